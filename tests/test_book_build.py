@@ -22,3 +22,5 @@ def test_book_builds_without_warnings(tmp_path):
     assert (html / "chapters" / "01_piecewise_affine.html").exists()
     assert (html / "embed-amd.js").exists() and (html / "require.js").exists(), "widget JS must be served locally"
     assert (html / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax must be served locally"
+    page = (html / "chapters" / "01_piecewise_affine.html").read_text()
+    assert page.count('class="solution dropdown admonition"') >= 3, "public book: solutions folded"

@@ -1,0 +1,104 @@
+"""Self-checks for the coding exercises.
+
+Each ``check_…(student_function)`` runs the student's function on hand-made inputs with known
+answers and on seeded random inputs, compares with ``nnlib``'s reference, and on the first
+mismatch raises :class:`CheckFailed` saying *which* input, what was expected, what came back,
+and a hint. It prints a one-line success message otherwise. Messages show values, never the
+reference implementation.
+
+Chapter 1, exercise ``ex1-shallow-breakpoints``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .networks import ReLUNetwork, random_network
+from .pieces import breakpoints
+
+__all__ = ["CheckFailed", "check_shallow_breakpoints"]
+
+
+class CheckFailed(AssertionError):
+    """Raised by a ``check_…`` function; the message says what is wrong and how to look into it."""
+
+
+def _describe(net: ReLUNetwork) -> str:
+    (A1, b1), (A2, b2) = net.layers
+    fmt = lambda v: np.array2string(np.asarray(v).ravel(), precision=4, separator=", ")
+    return f"a = A_1[:, 0] = {fmt(A1)}, b = b_1 = {fmt(b1)}, c = A_2[0] = {fmt(A2)}, d = b_2 = {fmt(b2)}"
+
+
+def _shallow(a, b, c, d=0.0) -> ReLUNetwork:
+    a, b, c = (np.asarray(v, dtype=float) for v in (a, b, c))
+    return ReLUNetwork([(a[:, None], b), (c[None, :], np.array([d], dtype=float))])
+
+
+def _hand_made_shallow_cases():
+    """(description, network, hint) with answers that follow from the definitions by hand."""
+    return [
+        ("|x| = relu(x) + relu(-x)", _shallow([1, -1], [0, 0], [1, 1]),
+         "both neurons switch at x = 0; the slope jumps from -1 to 1."),
+        ("relu(x - 1) + relu(x - 2)", _shallow([1, 1], [-1, -2], [1, 1]),
+         "a neuron relu(a x + b) switches at x = -b / a."),
+        ("relu(x - 1) - relu(x - 1) + relu(x - 2)", _shallow([1, 1, 1], [-1, -1, -2], [1, -1, 1]),
+         "two neurons switch at x = 1 with opposite jumps in slope: they cancel, so 1 is no breakpoint."),
+        ("a constant neuron relu(0 x + 1) and relu(2x - 1)", _shallow([0, 2], [1, -1], [3, 1]),
+         "a neuron with a = 0 never switches; don't divide by zero."),
+        ("a neuron with zero output weight", _shallow([1, 1], [-1, 1], [0, 2]),
+         "a neuron whose output weight c_i is 0 does not change the slope of R(Phi)."),
+        ("relu(-2x + 1), a negative slope", _shallow([-2], [1], [1]),
+         "for a < 0 the neuron is on to the left of -b / a; the jump in slope is still c |a|."),
+    ]
+
+
+def check_shallow_breakpoints(student_function, num_random: int = 50) -> None:
+    """Check a student's ``shallow_breakpoints(net)`` (Chapter 1, exercise ``ex1-shallow-breakpoints``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(net) -> array_like`` of the sorted breakpoints on the real line of a
+        network with one hidden layer (``net.depth == 2``, ``net.widths == (1, N, 1)``).
+    num_random : int
+        Number of seeded random networks tried after the hand-made cases.
+
+    Raises
+    ------
+    CheckFailed
+        On the first input where the result is wrong, naming the input, expected vs got, and a hint.
+    TypeError
+        If ``student_function`` is not callable.
+    """
+    if not callable(student_function):
+        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    cases = _hand_made_shallow_cases()
+    rng = np.random.default_rng(12345)
+    for k in range(num_random):
+        width = int(rng.integers(1, 9))
+        net = random_network([1, width, 1], seed=rng, bias_std=1.0)
+        cases.append((f"random network #{k} of width {width}", net,
+                      "compare your candidates with a plot of R(Phi): plot_network(net, (lo, hi))."))
+    for description, net, hint in cases:
+        expected = breakpoints(net)
+        try:
+            got = student_function(net)
+        except Exception as exc:  # report the student's error with the input that caused it
+            raise CheckFailed(f"shallow_breakpoints raised {type(exc).__name__}: {exc}\n"
+                              f"  input: {description}: {_describe(net)}\n  hint: {hint}") from exc
+        try:
+            got = np.asarray(got, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise CheckFailed(f"shallow_breakpoints must return an array of numbers, got {type(got).__name__}\n"
+                              f"  input: {description}") from None
+        ok = got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9, atol=1e-12)
+        if not ok:
+            detail = ""
+            if got.shape == expected.shape and np.allclose(np.sort(got), expected, rtol=1e-9, atol=1e-12):
+                detail = "\n  (the right points, but not sorted in increasing order)"
+            raise CheckFailed(
+                f"wrong breakpoints for {description}\n  input: {_describe(net)}\n"
+                f"  expected: {np.array2string(expected, precision=6, separator=', ')}\n"
+                f"  got:      {np.array2string(got, precision=6, separator=', ')}{detail}\n  hint: {hint}"
+            )
+    print(f"shallow_breakpoints: all {len(cases)} checks passed "
+          f"({len(cases) - num_random} hand-made networks, {num_random} random ones).")

@@ -1,0 +1,58 @@
+"""Exercise self-checks: a correct solution passes; typical mistakes get a specific message."""
+import numpy as np
+import pytest
+
+from nnlib.checks import CheckFailed, check_shallow_breakpoints
+
+
+def correct(net):
+    (A1, b1), (A2, _) = net.layers
+    jumps = {}
+    for a, b, c in zip(A1[:, 0], b1, A2[0]):
+        if a != 0:
+            jumps[-b / a] = jumps.get(-b / a, 0.0) + c * abs(a)
+    return np.array(sorted(t for t, j in jumps.items() if abs(j) > 1e-12))
+
+
+def no_cancellation(net):
+    (A1, b1), (A2, _) = net.layers
+    return np.array(sorted({-b / a for a, b, c in zip(A1[:, 0], b1, A2[0]) if a != 0 and c != 0}))
+
+
+def divides_by_zero(net):
+    """Correct except that it forgets neurons with a = 0."""
+    (A1, b1), (A2, _) = net.layers
+    jumps = {}
+    with np.errstate(divide="raise", invalid="raise"):
+        for a, b, c in zip(A1[:, 0], b1, A2[0]):
+            jumps[-b / a] = jumps.get(-b / a, 0.0) + c * abs(a)
+    return np.array(sorted(t for t, j in jumps.items() if abs(j) > 1e-12))
+
+
+def unsorted(net):
+    return correct(net)[::-1]
+
+
+def test_correct_solution_passes(capsys):
+    check_shallow_breakpoints(correct)
+    assert "all 56 checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, expected_words", [
+    (no_cancellation, ["relu(x - 1) - relu(x - 1) + relu(x - 2)", "expected: [2.]", "got:      [1., 2.]", "cancel"]),
+    (divides_by_zero, ["raised FloatingPointError", "constant neuron", "don't divide by zero"]),
+    (unsorted, ["not sorted in increasing order", "expected:", "got:"]),
+    (lambda net: "nonsense", ["must return an array of numbers"]),
+])
+def test_typical_mistakes_are_explained(wrong, expected_words):
+    with pytest.raises(CheckFailed) as info:
+        check_shallow_breakpoints(wrong)
+    message = str(info.value)
+    for words in expected_words:
+        assert words in message, message
+    assert "def " not in message and "breakpoints(net)" not in message  # no reference source
+
+
+def test_non_callable_is_rejected():
+    with pytest.raises(TypeError, match="student_function must be callable"):
+        check_shallow_breakpoints([1, 2, 3])
