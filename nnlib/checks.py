@@ -6,7 +6,7 @@ mismatch raises :class:`CheckFailed` saying *which* input, what was expected, wh
 and a hint. It prints a one-line success message otherwise. Messages show values, never the
 reference implementation.
 
-Chapter 1, exercise ``ex1-shallow-breakpoints``.
+Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, exercise ``ex2-yarotsky-numpy``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
-__all__ = ["CheckFailed", "check_shallow_breakpoints"]
+__all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square"]
 
 
 class CheckFailed(AssertionError):
@@ -102,3 +102,53 @@ def check_shallow_breakpoints(student_function, num_random: int = 50) -> None:
             )
     print(f"shallow_breakpoints: all {len(cases)} checks passed "
           f"({len(cases) - num_random} hand-made networks, {num_random} random ones).")
+
+
+def check_yarotsky_square(student_function) -> None:
+    """Check a student's ``yarotsky(m, x)`` (Chapter 2, exercise ``ex2-yarotsky-numpy``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(m, x) -> numpy.ndarray`` evaluating ``h_m(x) = x − Σ_{s=1}^m Δ^s(x)/4^s``
+        at the points ``x`` (a float64 array in ``[0, 1]``), same shape as ``x``.
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong value: which ``m`` and ``x``, expected vs got, and a hint.
+    """
+    from .constructions import yarotsky_square
+
+    if not callable(student_function):
+        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    rng = np.random.default_rng(2)
+    hints = {
+        "knots": "at the grid points k / 2^m, h_m equals x² exactly: check the sign and the 4^s scaling.",
+        "midpoints": "at the midpoints the error is exactly 4^-(m+1); did you sum s = 1 … m (not 0 … m-1)?",
+        "random": "Δ^s means Δ applied s times (composition), not the s-th power of Δ(x).",
+    }
+    checked = 0
+    for m in (1, 2, 3, 5, 8):
+        grids = {
+            "knots": np.arange(2**m + 1) / 2**m,
+            "midpoints": (np.arange(2**m) + 0.5) / 2**m,
+            "random": rng.uniform(0.0, 1.0, 20),
+        }
+        reference = yarotsky_square(m)
+        for kind, x in grids.items():
+            try:
+                got = np.asarray(student_function(m, x.copy()), dtype=float)
+            except Exception as exc:
+                raise CheckFailed(f"yarotsky raised {type(exc).__name__}: {exc}\n  input: m = {m}, x = {kind} of [0, 1]\n"
+                                  f"  hint: {hints[kind]}") from exc
+            expected = reference(x)
+            if got.shape != expected.shape:
+                raise CheckFailed(f"yarotsky(m={m}, x) must return an array of shape {expected.shape}, got {got.shape}")
+            bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-12, atol=1e-14))
+            if bad.size:
+                i = bad[0]
+                raise CheckFailed(f"wrong value for m = {m} at x = {x[i]!r} ({kind})\n"
+                                  f"  expected: {expected[i]!r}\n  got:      {got[i]!r}\n  hint: {hints[kind]}")
+            checked += x.size
+    print(f"yarotsky: all {checked} values correct (m = 1, 2, 3, 5, 8 at knots, midpoints and random points).")

@@ -25,7 +25,8 @@ def interact_or_static(fn, static: dict, **sliders):
     fn : callable
         ``fn(ax, **params) -> None``.
     static : dict[str, list]
-        Parameter values of the small multiples; the first two keys span rows and columns.
+        Parameter values of the small multiples: with two keys the first spans the rows and the
+        second the columns; with one key the panels fill rows of at most three.
     **sliders : ipywidgets widgets
         One slider per parameter of ``fn``.
 
@@ -46,18 +47,22 @@ def interact_or_static(fn, static: dict, **sliders):
     from IPython.display import display
 
     keys = list(static)
-    rows = static[keys[0]]
-    cols = static[keys[1]] if len(keys) == 2 else [None]
     fixed = {k: w.value for k, w in sliders.items() if k not in static}
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(3.0 * len(cols), 2.4 * len(rows)),
-                             squeeze=False, sharex=True)
-    for (r, rv), (c, cv) in itertools.product(enumerate(rows), enumerate(cols)):
-        params = dict(fixed, **{keys[0]: rv})
-        if cv is not None:
-            params[keys[1]] = cv
-        ax = axes[r][c]
+    if len(keys) == 2:  # first key down the rows, second across the columns
+        combos = [dict(zip(keys, pair)) for pair in itertools.product(static[keys[0]], static[keys[1]])]
+        ncols = len(static[keys[1]])
+    else:  # one key: fill rows of at most three panels
+        combos = [{keys[0]: v} for v in static[keys[0]]]
+        ncols = min(3, len(combos))
+    nrows = -(-len(combos) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.4 * nrows), squeeze=False, sharex=True)
+    for k, combo in enumerate(combos):
+        params = dict(fixed, **combo)
+        ax = axes[k // ncols][k % ncols]
         fn(ax, **params)
-        ax.set_title(", ".join(f"{k} = {params[k]}" for k in keys), fontsize=9)
+        ax.set_title(", ".join(f"{key} = {params[key]}" for key in keys), fontsize=9)
+    for k in range(len(combos), nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
     fig.tight_layout()
     plt.show()
     try:

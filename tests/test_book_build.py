@@ -136,7 +136,7 @@ def test_page_in_a_real_browser(page, server, browser):
         assert body.count() > 0 and not any(body.nth(i).is_visible() for i in range(body.count())), \
             f"solution {k} is not folded"
     if solutions.count():
-        solutions.first.locator(".admonition-title").click()
+        solutions.first.locator("button.toggle-button").click()  # the title also holds a link to the exercise
         tab.wait_for_timeout(300)
         assert solutions.first.locator(":scope > :not(.admonition-title)").first.is_visible(), "a click opens it"
 

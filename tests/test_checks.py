@@ -56,3 +56,46 @@ def test_typical_mistakes_are_explained(wrong, expected_words):
 def test_non_callable_is_rejected():
     with pytest.raises(TypeError, match="student_function must be callable"):
         check_shallow_breakpoints([1, 2, 3])
+
+
+def hat(x):
+    return np.where(x < 0.5, 2 * x, 2 - 2 * x) * ((x >= 0) & (x <= 1))
+
+
+def yarotsky_correct(m, x):
+    total, g = x.copy(), x.copy()
+    for s in range(1, m + 1):
+        g = hat(g)
+        total = total - g / 4.0**s
+    return total
+
+
+def yarotsky_power_not_composition(m, x):
+    return x - sum(hat(x) ** s / 4.0**s for s in range(1, m + 1))
+
+
+def yarotsky_off_by_one(m, x):
+    total, g = x.copy(), x.copy()
+    for s in range(0, m):
+        g = hat(g)
+        total = total - g / 4.0**s
+    return total
+
+
+def test_yarotsky_check_passes_a_correct_solution(capsys):
+    from nnlib.checks import check_yarotsky_square
+    check_yarotsky_square(yarotsky_correct)
+    assert "all" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (yarotsky_power_not_composition, ["m = 2", "expected:", "got:"]),
+    (yarotsky_off_by_one, ["m = 1", "4^s scaling"]),
+    (lambda m, x: x[:-1], ["must return an array of shape"]),
+])
+def test_yarotsky_check_explains_mistakes(wrong, words):
+    from nnlib.checks import check_yarotsky_square
+    with pytest.raises(CheckFailed) as info:
+        check_yarotsky_square(wrong)
+    for w in words:
+        assert w in str(info.value), str(info.value)
