@@ -1,0 +1,133 @@
+"""Tests for nnlib.gradients. Oracles: a hand-derived gradient, exact central differences in Fraction
+arithmetic (the loss is piecewise quadratic in each single parameter), and torch autograd in float64."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from nnlib import ReLUNetwork
+from nnlib.gradients import _flint_available, reference_gradient
+from nnlib.networks import random_network
+
+needs_flint = pytest.mark.skipif(not _flint_available(), reason="python-flint not installed")
+
+
+def _data(net, n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, net.widths[0])), rng.normal(size=(n, net.widths[-1]))
+
+
+def _exact_loss(layers, x, y, loss):
+    """Loss in Fraction arithmetic, written independently of nnlib (plain loops)."""
+    total = Fraction(0)
+    for xi, yi in zip(x, y):
+        h = [Fraction(v) for v in xi]
+        for j, (A, b) in enumerate(layers):
+            z = [sum((A[r][c] * h[c] for c in range(len(h))), Fraction(0)) + b[r] for r in range(len(b))]
+            h = z if j == len(layers) - 1 else [max(v, Fraction(0)) for v in z]
+        total += sum((hv - Fraction(yv)) ** 2 for hv, yv in zip(h, yi))
+    n_terms = len(x) * len(y[0])
+    return total / n_terms if loss == "mse" else total / 2
+
+
+def test_hand_derived_gradient():
+    # x=1, y=0; z1 = 2*1 + 1 = 3, z2 = 3*3 - 1 = 8; L = ½ z2²: dL/dz2 = 8, dL/dA2 = 8*3, dL/dz1 = 8*3
+    net = ReLUNetwork([([[2.0]], [1.0]), ([[3.0]], [-1.0])])
+    for exact in (False, True):
+        (gA1, gb1), (gA2, gb2) = reference_gradient(net, [1.0], [0.0], loss="sse", exact=exact)
+        assert [gA1[0, 0], gb1[0], gA2[0, 0], gb2[0]] == [24, 24, 24, 8]
+    # mse of the same: L = z2² (n = N_L = 1), so everything doubles
+    (gA1, _), (_, gb2) = reference_gradient(net, [1.0], [0.0], exact=True, backend="fraction")
+    assert gA1[0, 0] == 48 and gb2[0] == 16 and isinstance(gA1[0, 0], Fraction)
+
+
+@pytest.mark.parametrize("exact,backend", [(False, "auto"), (True, "fraction"),
+                                           pytest.param(True, "flint", marks=needs_flint)])
+def test_relu_derivative_at_zero_is_zero(exact, backend):
+    net = ReLUNetwork([([[1.0]], [-1.0]), ([[1.0]], [0.0])])      # z1 = 0 at x = 1
+    (gA1, gb1), (gA2, gb2) = reference_gradient(net, [1.0], [5.0], exact=exact, backend=backend)
+    assert gA1[0, 0] == 0 and gb1[0] == 0 and gb2[0] == -10
+
+
+@pytest.mark.parametrize("loss", ["mse", "sse"])
+def test_exact_gradient_equals_exact_central_differences(loss):
+    net = random_network([2, 4, 3, 2], seed=3)
+    x, y = _data(net, n=4)
+    grads = reference_gradient(net, x, y, loss=loss, exact=True, backend="fraction")
+    layers = [([[Fraction(v) for v in row] for row in A], [Fraction(v) for v in b]) for A, b in net.layers]
+    h = Fraction(1, 2 ** 40)      # far below every |pre-activation| here, so no kink is crossed
+    for j, (A, b) in enumerate(layers):
+        for which, param in (("A", A), ("b", b)):
+            for idx in [(0, 0), (len(b) - 1, len(A[0]) - 1)] if which == "A" else [(0,), (len(b) - 1,)]:
+                def at(delta):
+                    moved = [([row[:] for row in AA], bb[:]) for AA, bb in layers]
+                    target = moved[j][0] if which == "A" else moved[j][1]
+                    if which == "A":
+                        target[idx[0]][idx[1]] += delta
+                    else:
+                        target[idx[0]] += delta
+                    return _exact_loss(moved, x, y, loss)
+                fd = (at(h) - at(-h)) / (2 * h)      # exact for a quadratic
+                got = grads[j][0][idx] if which == "A" else grads[j][1][idx]
+                assert got == fd, (j, which, idx)
+
+
+def test_exact_equals_float64_to_rounding_and_float64_equals_torch():
+    torch = pytest.importorskip("torch")
+    net = random_network([3, 8, 8, 8, 2], seed=7)
+    x, y = _data(net, n=20)
+    g64 = reference_gradient(net, x, y)
+    gex = reference_gradient(net, x, y, exact=True)
+    for (a64, b64), (aex, bex) in zip(g64, gex):
+        for approx, exact in ((a64, aex), (b64, bex)):
+            exact = exact.astype(float)
+            assert approx.dtype == np.float64 and approx.shape == exact.shape
+            assert np.max(np.abs(approx - exact)) <= 1e-14 * np.max(np.abs(exact))
+    module = net.to_torch()
+    torch.nn.functional.mse_loss(module(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+    lin = [m for m in module if isinstance(m, torch.nn.Linear)]
+    for (gA, gb), m in zip(g64, lin):
+        np.testing.assert_allclose(gA, m.weight.grad.numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(gb, m.bias.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@needs_flint
+def test_flint_and_fraction_backends_are_identical():
+    net = random_network([1, 6, 6, 1], seed=11)
+    x, y = _data(net, n=9, seed=2)
+    for loss in ("mse", "sse"):
+        a = reference_gradient(net, x[:, 0], y[:, 0], loss=loss, exact=True, backend="flint")
+        b = reference_gradient(net, x[:, 0], y[:, 0], loss=loss, exact=True, backend="fraction")
+        for (a1, a2), (b1, b2) in zip(a, b):
+            assert a1.shape == b1.shape and a2.shape == b2.shape
+            assert all(isinstance(v, Fraction) for v in a1.ravel())
+            assert np.array_equal(a1, b1) and np.array_equal(a2, b2)
+
+
+def test_structure_matches_layers():
+    net = random_network([2, 5, 3], seed=0)
+    x, y = _data(net)
+    g = reference_gradient(net, x, y)
+    assert isinstance(g, tuple) and len(g) == net.depth
+    for (gA, gb), (A, b) in zip(g, net.layers):
+        assert gA.shape == A.shape and gb.shape == b.shape
+
+
+def test_reference_gradient_validation():
+    net = random_network([2, 3, 1], seed=0)
+    x, y = np.ones((4, 2)), np.ones(4)
+    cases = [
+        (lambda: reference_gradient(net.layers, x, y), TypeError, "net"),
+        (lambda: reference_gradient(net, np.ones((4, 3)), y), ValueError, "x must have shape"),
+        (lambda: reference_gradient(net, np.ones((0, 2)), np.ones(0)), ValueError, "x must contain"),
+        (lambda: reference_gradient(net, x, np.ones(5)), ValueError, "y must have shape"),
+        (lambda: reference_gradient(net, x, np.ones((4, 2))), ValueError, "y must have shape"),
+        (lambda: reference_gradient(net, x, [np.nan] * 4), ValueError, "y has non-finite"),
+        (lambda: reference_gradient(net, x, ["a"] * 4), TypeError, "y must"),
+        (lambda: reference_gradient(net, x, y, loss="mae"), ValueError, "loss"),
+        (lambda: reference_gradient(net, x, y, exact=1), TypeError, "exact"),
+        (lambda: reference_gradient(net, x, y, exact=True, backend="gmpy"), ValueError, "backend"),
+    ]
+    for call, exc, match in cases:
+        with pytest.raises(exc, match=match):
+            call()
