@@ -6,7 +6,8 @@ mismatch raises :class:`CheckFailed` saying *which* input, what was expected, wh
 and a hint. It prints a one-line success message otherwise. Messages show values, never the
 reference implementation.
 
-Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, exercise ``ex2-yarotsky-numpy``.
+Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, ``ex2-yarotsky-numpy``; Chapter 3,
+``ex3-round-nearest-even``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
-__all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square"]
+__all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even"]
 
 
 class CheckFailed(AssertionError):
@@ -148,7 +149,56 @@ def check_yarotsky_square(student_function) -> None:
             bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-12, atol=1e-14))
             if bad.size:
                 i = bad[0]
-                raise CheckFailed(f"wrong value for m = {m} at x = {x[i]!r} ({kind})\n"
-                                  f"  expected: {expected[i]!r}\n  got:      {got[i]!r}\n  hint: {hints[kind]}")
+                raise CheckFailed(f"wrong value for m = {m} at x = {float(x[i])!r} ({kind})\n"
+                                  f"  expected: {float(expected[i])!r}\n  got:      {float(got[i])!r}\n  hint: {hints[kind]}")
             checked += x.size
     print(f"yarotsky: all {checked} values correct (m = 1, 2, 3, 5, 8 at knots, midpoints and random points).")
+
+
+def check_round_nearest_even(student_function) -> None:
+    """Check a student's ``round_nearest_even(x, man_bits)`` (Chapter 3, exercise ``ex3-round-nearest-even``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(x, man_bits) -> numpy.ndarray``: ``x`` rounded to ``man_bits`` mantissa
+        bits, round to nearest with ties to even, float64's exponent range (no overflow or subnormals).
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong value: which ``x`` and ``man_bits``, expected vs got, and a hint.
+    """
+    from .precision import Format, round_to
+
+    if not callable(student_function):
+        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    rng = np.random.default_rng(3)
+    checked = 0
+    for m in (1, 3, 7, 10, 23):
+        spacing = 2.0**-m                      # spacing of the format just above 1
+        cases = {
+            "ties just above 1 (exactly halfway between two neighbours)":
+                (np.array([1 + spacing / 2, 1 + 3 * spacing / 2, -(1 + spacing / 2), 2 + spacing]),
+                 "a tie goes to the neighbour with an even last bit: 1 + spacing/2 rounds to 1, 1 + 3 spacing/2 up."),
+            "numbers already in the format": (np.array([0.0, 1.0, -0.75, 2.0**40, 1 + spacing]),
+                 "numbers of the format must not move; did you scale by 2**man_bits instead of 2**(man_bits + 1)?"),
+            "random values of all sizes": (rng.normal(size=50) * 10.0 ** rng.integers(-30, 30, 50),
+                 "round the significand, not the number: x = mantissa * 2**exponent (np.frexp)."),
+        }
+        for kind, (x, hint) in cases.items():
+            expected = round_to(x, Format(11, m), method="own")
+            try:
+                got = np.asarray(student_function(x.copy(), m), dtype=float)
+            except Exception as exc:
+                raise CheckFailed(f"round_nearest_even raised {type(exc).__name__}: {exc}\n"
+                                  f"  input: man_bits = {m}, x = {kind}\n  hint: {hint}") from exc
+            if got.shape != expected.shape:
+                raise CheckFailed(f"round_nearest_even(x, {m}) must return shape {expected.shape}, got {got.shape}")
+            bad = np.flatnonzero(got != expected)
+            if bad.size:
+                i = bad[0]
+                raise CheckFailed(f"wrong result for man_bits = {m}, x = {float(x[i])!r} ({kind})\n"
+                                  f"  expected: {float(expected[i])!r}\n  got:      {float(got[i])!r}\n  hint: {hint}")
+            checked += x.size
+    print(f"round_nearest_even: all {checked} values correct (man_bits = 1, 3, 7, 10, 23; ties, exact and random values).")

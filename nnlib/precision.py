@@ -250,7 +250,9 @@ def _make_rounder(fmt: Format, dtype_name: str, stochastic: bool, generator, met
         target = getattr(torch, native)
         if xp is np:
             def cast_numpy(x):
-                t = torch.from_numpy(np.ascontiguousarray(x))   # zero-copy view, then the same cast
+                # zero-copy view, then the same cast; torch warns on read-only arrays, so copy those
+                x = np.ascontiguousarray(x) if x.flags.writeable else np.array(x, order="C")
+                t = torch.from_numpy(x)
                 return t.to(target).to(t.dtype).numpy()
             return cast_numpy
         return lambda x: x.to(target).to(x.dtype)

@@ -99,3 +99,37 @@ def test_yarotsky_check_explains_mistakes(wrong, words):
         check_yarotsky_square(wrong)
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+def rne_correct(x, man_bits):
+    mantissa, exponent = np.frexp(np.asarray(x, dtype=float))
+    return np.ldexp(np.rint(np.ldexp(mantissa, man_bits + 1)), exponent - man_bits - 1)
+
+
+def rne_ties_away(x, man_bits):
+    mantissa, exponent = np.frexp(np.asarray(x, dtype=float))
+    scaled = np.ldexp(mantissa, man_bits + 1)
+    return np.ldexp(np.sign(scaled) * np.floor(np.abs(scaled) + 0.5), exponent - man_bits - 1)
+
+
+def rne_wrong_scale(x, man_bits):
+    mantissa, exponent = np.frexp(np.asarray(x, dtype=float))
+    return np.ldexp(np.rint(np.ldexp(mantissa, man_bits)), exponent - man_bits)
+
+
+def test_round_nearest_even_check_passes_a_correct_solution(capsys):
+    from nnlib.checks import check_round_nearest_even
+    check_round_nearest_even(rne_correct)
+    assert "all" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (rne_ties_away, ["ties just above 1", "expected: 1.0", "got:      1.5", "even last bit"]),
+    (rne_wrong_scale, ["man_bits = 1", "expected:", "got:"]),
+])
+def test_round_nearest_even_check_explains_mistakes(wrong, words):
+    from nnlib.checks import check_round_nearest_even
+    with pytest.raises(CheckFailed) as info:
+        check_round_nearest_even(wrong)
+    for w in words:
+        assert w in str(info.value), str(info.value)

@@ -444,3 +444,28 @@ def test_numpy_path_works_without_torch():
     got = np.frombuffer(out, dtype=np.float32)
     assert_same_bits(got[:x.size], torch.from_numpy(x).half().float().numpy(), "float16 without torch")
     assert got.size == 2 * x.size
+
+
+@pytest.mark.parametrize("fmt", [FLOAT16, BFLOAT16, FLOAT8_E5M2, Format(6, 9), Format(4, 3)])
+def test_rounding_error_is_at_most_unit_roundoff(fmt):
+    """Chapter 3, lem-rounding-error: |fl(x) - x| <= u |x| in the normal range, with equality approached at ties."""
+    rng = np.random.default_rng(0)
+    lo, hi = np.log2(fmt.min_normal), np.log2(fmt.max)
+    x = np.exp2(rng.uniform(lo, hi - 1e-9, 100_000)) * rng.choice([-1.0, 1.0], 100_000)
+    rel = np.abs(round_to(x, fmt) - x) / np.abs(x)
+    assert rel.max() <= fmt.unit_roundoff
+    tie = np.array([1.0 + fmt.unit_roundoff])  # halfway between 1 and 1 + 2u: rounds to 1
+    assert abs(round_to(tie, fmt)[0] - tie[0]) / tie[0] == fmt.unit_roundoff / (1 + fmt.unit_roundoff)
+
+
+def test_read_only_arrays_round_without_warnings():
+    import warnings
+    x = np.array([0.1, 1.0 + 2.0**-11])
+    x.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = round_to(x.astype(np.float32), FLOAT16)
+        x32 = np.array([0.1, 1.5], dtype=np.float32)
+        x32.setflags(write=False)
+        y32 = round_to(x32, FLOAT16)
+    assert y.dtype == np.float32 and y32.tolist() == [np.float32(round_to(np.array([0.1], np.float32), FLOAT16)[0]), 1.5]
