@@ -7,7 +7,7 @@ and a hint. It prints a one-line success message otherwise. Messages show values
 reference implementation.
 
 Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, ``ex2-yarotsky-numpy``; Chapter 3,
-``ex3-round-nearest-even``.
+``ex3-round-nearest-even``; Chapter 4, ``ex4-level-crossings``.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import numpy as np
 from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
-__all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even"]
+__all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even",
+           "check_level_crossings"]
 
 
 class CheckFailed(AssertionError):
@@ -202,3 +203,56 @@ def check_round_nearest_even(student_function) -> None:
                                   f"  expected: {float(expected[i])!r}\n  got:      {float(got[i])!r}\n  hint: {hint}")
             checked += x.size
     print(f"round_nearest_even: all {checked} values correct (man_bits = 1, 3, 7, 10, 23; ties, exact and random values).")
+
+
+def check_level_crossings(student_function) -> None:
+    """Check a student's ``level_crossings(x, y, t)`` (Chapter 4, exercise ``ex4-level-crossings``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(x, y, t) -> int``: the number of solutions of ``h(s) = t`` on
+        ``[x[0], x[-1]]`` for the piecewise-affine ``h`` with knots ``x`` (strictly increasing) and
+        values ``y``, for a level ``t`` that is not one of the values ``y``.
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong count: the knots, the level, expected vs got, and a hint.
+    """
+    from .theory import indicatrix
+
+    if not callable(student_function):
+        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    cases = [
+        ("the hat on [0, 1]", [0.0, 0.5, 1.0], [0.0, 1.0, 0.0], [0.25, 0.75, 1.5, -0.5],
+         "a level between 0 and 1 is crossed once on each side of the peak; levels outside [0, 1] never."),
+        ("a monotone function", [0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 3.0, 7.0], [1.0, 2.5, 5.0],
+         "count the segments whose value range contains t strictly."),
+        ("a function with a flat segment", [0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 1.0, 0.0], [0.5, 1.5],
+         "a flat segment at another level is never crossed."),
+        ("a zigzag", [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 3.0, -1.0, 2.0, -2.0, 1.0], [0.5, -0.5, 2.5],
+         "each segment with t strictly between its end values holds exactly one solution."),
+    ]
+    rng = np.random.default_rng(4)
+    for k in range(20):
+        x = np.cumsum(rng.uniform(0.1, 1.0, 12))
+        y = rng.normal(size=12)
+        cases.append((f"random knots #{k}", x.tolist(), y.tolist(), rng.normal(size=5).tolist(),
+                      "compare with a plot: plt.plot(x, y); plt.axhline(t)."))
+    checked = 0
+    for description, x, y, levels, hint in cases:
+        N = indicatrix(np.array(x), np.array(y))
+        for t in levels:
+            expected = N(t)
+            try:
+                got = student_function(np.array(x), np.array(y), t)
+            except Exception as exc:
+                raise CheckFailed(f"level_crossings raised {type(exc).__name__}: {exc}\n"
+                                  f"  input: {description}, x = {x}, y = {y}, t = {t}\n  hint: {hint}") from exc
+            if not isinstance(got, (int, np.integer)) or got != expected:
+                raise CheckFailed(f"wrong count for {description} at level t = {t}\n  x = {np.round(x, 4).tolist()}\n"
+                                  f"  y = {np.round(y, 4).tolist()}\n  expected: {expected}\n  got:      {got!r}\n"
+                                  f"  hint: {hint}")
+            checked += 1
+    print(f"level_crossings: all {checked} counts correct ({len(cases) - 20} hand-made functions, 20 random ones).")

@@ -51,6 +51,11 @@ def test_book_builds_without_warnings(site):
     assert (html / "chapters" / "01_piecewise_affine.html").exists()
     assert (html / "embed-amd.js").exists() and (html / "require.js").exists(), "widget JS must be served locally"
     assert (html / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax must be served locally"
+    for path in sorted(html.glob("chapters/*.html")) + [html / "intro.html"]:
+        text = path.read_text()
+        # a $$ block inside a paragraph is parsed as "$" + inline math: it shows up as a stray dollar
+        assert '$<span class="math' not in text and "$$" not in text.replace("$$ ", ""), \
+            f"{path.name}: display math must be its own paragraph"
     page = (html / "chapters" / "01_piecewise_affine.html").read_text()
     assert page.count('class="solution dropdown admonition') >= 3, "public book: solutions folded"
     assert "mybinder.org/v2/gh/" in page and "colab.research.google.com/github/" in page, "launch buttons"
@@ -73,6 +78,9 @@ def source_of(page):
             nb = nbformat.read(path, as_version=4)
             md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"
                            and "remove-cell" not in c.metadata.get("tags", []))
+            # files pulled in with {include} are part of the page
+            for target in re.findall(r"```\{include\}\s+(\S+)", md):
+                md += "\n" + (path.parent / target).read_text()
             return md, nb.metadata
     raise FileNotFoundError(page)
 

@@ -133,3 +133,29 @@ def test_round_nearest_even_check_explains_mistakes(wrong, words):
         check_round_nearest_even(wrong)
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+def crossings_correct(x, y, t):
+    return int(np.count_nonzero((y[:-1] - t) * (y[1:] - t) < 0))
+
+
+def crossings_counts_knots(x, y, t):
+    return int(np.count_nonzero(y < t))
+
+
+def test_level_crossings_check_passes_a_correct_solution(capsys):
+    from nnlib.checks import check_level_crossings
+    check_level_crossings(crossings_correct)
+    assert "all" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (crossings_counts_knots, ["wrong count", "expected:", "got:"]),
+    (lambda x, y, t: float(crossings_correct(x, y, t)), ["got:      2.0"]),
+])
+def test_level_crossings_check_explains_mistakes(wrong, words):
+    from nnlib.checks import check_level_crossings
+    with pytest.raises(CheckFailed) as info:
+        check_level_crossings(wrong)
+    for w in words:
+        assert w in str(info.value), str(info.value)
