@@ -7,7 +7,8 @@ and a hint. It prints a one-line success message otherwise. Messages show values
 reference implementation.
 
 Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, ``ex2-yarotsky-numpy``; Chapter 3,
-``ex3-round-nearest-even``; Chapter 4, ``ex4-level-crossings``.
+``ex3-round-nearest-even``; Chapter 4, ``ex4-level-crossings``; Chapter 5,
+``ex5-assumption-a``.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
 __all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even",
-           "check_level_crossings"]
+           "check_level_crossings", "check_assumption_a_stats"]
 
 
 class CheckFailed(AssertionError):
@@ -256,3 +257,54 @@ def check_level_crossings(student_function) -> None:
                                   f"  hint: {hint}")
             checked += 1
     print(f"level_crossings: all {checked} counts correct ({len(cases) - 20} hand-made functions, 20 random ones).")
+
+
+def check_assumption_a_stats(student_function) -> None:
+    """Check a student's ``assumption_a_stats(updates)`` (Chapter 5, exercise ``ex5-assumption-a``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(updates) -> (zero_fraction, mean_inverse)`` for an array of bias
+        updates of any shape: the fraction of entries that are exactly 0, and the mean of
+        ``1 / |Δb|`` over the non-zero entries (``nan`` if there are none).
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong result: which input, expected vs got, and a hint.
+    """
+    if not callable(student_function):
+        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    rng = np.random.default_rng(5)
+    cases = [
+        ("[[0.5, 0.0], [-0.25, 0.0]]", np.array([[0.5, 0.0], [-0.25, 0.0]]), (0.5, 3.0),
+         "negative updates count by their absolute value: 1/|-0.25| = 4."),
+        ("all zero", np.zeros((3, 4)), (1.0, float("nan")),
+         "with no non-zero update the mean of 1/|Δb| is undefined: return nan (not inf, not 0)."),
+        ("no zeros, 1-D", np.array([1.0, 2.0, 4.0]), (0.0, 7 / 12),
+         "average over the entries, not over the rows."),
+        ("a tiny update", np.array([1e-12, 1.0, 0.0, 0.0]), (0.5, (1e12 + 1) / 2),
+         "tiny but non-zero updates count (they dominate the mean: that is what Assumption (A) bounds)."),
+    ]
+    for k in range(10):
+        u = rng.normal(size=(int(rng.integers(1, 6)), int(rng.integers(1, 9)))) * 10.0 ** rng.integers(-8, 0)
+        u[rng.random(u.shape) < 0.3] = 0.0
+        nz = np.abs(u[u != 0])
+        cases.append((f"random array #{k} of shape {u.shape}", u,
+                      (float(np.mean(u == 0)), float(np.mean(1 / nz)) if nz.size else float("nan")),
+                      "compare with a small example you can check by hand."))
+    for description, updates, (zero_fraction, mean_inverse), hint in cases:
+        try:
+            got = student_function(updates.copy())
+            got_zero, got_inv = (float(v) for v in got)
+        except Exception as exc:
+            raise CheckFailed(f"assumption_a_stats failed with {type(exc).__name__}: {exc}\n"
+                              f"  input: {description}\n  hint: it must return a pair of numbers; {hint}") from exc
+        ok_zero = np.isclose(got_zero, zero_fraction, rtol=1e-12, atol=0)
+        ok_inv = (np.isnan(mean_inverse) and np.isnan(got_inv)) or np.isclose(got_inv, mean_inverse, rtol=1e-9, atol=0)
+        if not (ok_zero and ok_inv):
+            raise CheckFailed(f"wrong result for {description}\n"
+                              f"  expected: zero fraction {zero_fraction!r}, mean of 1/|Δb| {mean_inverse!r}\n"
+                              f"  got:      zero fraction {got_zero!r}, mean of 1/|Δb| {got_inv!r}\n  hint: {hint}")
+    print(f"assumption_a_stats: all {len(cases)} checks passed (4 hand-made arrays, 10 random ones).")

@@ -149,7 +149,7 @@ def test_page_in_a_real_browser(page, server, browser):
         assert solutions.first.locator(":scope > :not(.admonition-title)").first.is_visible(), "a click opens it"
 
     if metadata.get("widgets"):
-        assert tab.locator(".widget-slider").count() > 0, "widgets rendered from the saved state"
+        assert tab.locator(".widget-slider, .widget-dropdown").count() > 0, "widgets rendered from the saved state"
 
     broken = tab.evaluate("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
     assert not broken, f"images that did not load: {broken}"

@@ -159,3 +159,27 @@ def test_level_crossings_check_explains_mistakes(wrong, words):
         check_level_crossings(wrong)
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+def stats_correct(updates):
+    nz = np.abs(updates[updates != 0])
+    return float(np.mean(updates == 0)), (float(np.mean(1 / nz)) if nz.size else float("nan"))
+
+
+def test_assumption_a_check_passes_a_correct_solution(capsys):
+    from nnlib.checks import check_assumption_a_stats
+    check_assumption_a_stats(stats_correct)
+    assert "all 14 checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda u: (float(np.mean(u == 0)), float(np.mean(1 / u[u != 0]))), ["[[0.5, 0.0], [-0.25, 0.0]]", "absolute value"]),
+    (lambda u: (float(np.mean(u == 0)), float(np.mean(1 / np.abs(u[u != 0]))) if np.any(u) else 0.0),
+     ["all zero", "return nan"]),
+])
+def test_assumption_a_check_explains_mistakes(wrong, words):
+    from nnlib.checks import check_assumption_a_stats
+    with pytest.raises(CheckFailed) as info:
+        check_assumption_a_stats(wrong)
+    for w in words:
+        assert w in str(info.value), str(info.value)
