@@ -25,6 +25,13 @@ class CheckFailed(AssertionError):
     """Raised by a ``check_…`` function; the message says what is wrong and how to look into it."""
 
 
+def _not_none(got, name: str):
+    """The starters end in ``...``: a function that still returns None gets a direct message."""
+    if got is None:
+        raise CheckFailed(f"{name} returned None: did you forget to `return` the result?")
+    return got
+
+
 def _describe(net: ReLUNetwork) -> str:
     (A1, b1), (A2, b2) = net.layers
     fmt = lambda v: np.array2string(np.asarray(v).ravel(), precision=4, separator=", ")
@@ -84,7 +91,9 @@ def check_shallow_breakpoints(student_function, num_random: int = 50) -> None:
     for description, net, hint in cases:
         expected = breakpoints(net)
         try:
-            got = student_function(net)
+            got = _not_none(student_function(net), "shallow_breakpoints")
+        except CheckFailed:
+            raise
         except Exception as exc:  # report the student's error with the input that caused it
             raise CheckFailed(f"shallow_breakpoints raised {type(exc).__name__}: {exc}\n"
                               f"  input: {description}: {_describe(net)}\n  hint: {hint}") from exc
@@ -141,7 +150,9 @@ def check_yarotsky_square(student_function) -> None:
         reference = yarotsky_square(m)
         for kind, x in grids.items():
             try:
-                got = np.asarray(student_function(m, x.copy()), dtype=float)
+                got = np.asarray(_not_none(student_function(m, x.copy()), "yarotsky"), dtype=float)
+            except CheckFailed:
+                raise
             except Exception as exc:
                 raise CheckFailed(f"yarotsky raised {type(exc).__name__}: {exc}\n  input: m = {m}, x = {kind} of [0, 1]\n"
                                   f"  hint: {hints[kind]}") from exc
@@ -191,7 +202,9 @@ def check_round_nearest_even(student_function) -> None:
         for kind, (x, hint) in cases.items():
             expected = round_to(x, Format(11, m), method="own")
             try:
-                got = np.asarray(student_function(x.copy(), m), dtype=float)
+                got = np.asarray(_not_none(student_function(x.copy(), m), "round_nearest_even"), dtype=float)
+            except CheckFailed:
+                raise
             except Exception as exc:
                 raise CheckFailed(f"round_nearest_even raised {type(exc).__name__}: {exc}\n"
                                   f"  input: man_bits = {m}, x = {kind}\n  hint: {hint}") from exc
@@ -247,7 +260,9 @@ def check_level_crossings(student_function) -> None:
         for t in levels:
             expected = N(t)
             try:
-                got = student_function(np.array(x), np.array(y), t)
+                got = _not_none(student_function(np.array(x), np.array(y), t), "level_crossings")
+            except CheckFailed:
+                raise
             except Exception as exc:
                 raise CheckFailed(f"level_crossings raised {type(exc).__name__}: {exc}\n"
                                   f"  input: {description}, x = {x}, y = {y}, t = {t}\n  hint: {hint}") from exc
@@ -296,8 +311,10 @@ def check_assumption_a_stats(student_function) -> None:
                       "compare with a small example you can check by hand."))
     for description, updates, (zero_fraction, mean_inverse), hint in cases:
         try:
-            got = student_function(updates.copy())
+            got = _not_none(student_function(updates.copy()), "assumption_a_stats")
             got_zero, got_inv = (float(v) for v in got)
+        except CheckFailed:
+            raise
         except Exception as exc:
             raise CheckFailed(f"assumption_a_stats failed with {type(exc).__name__}: {exc}\n"
                               f"  input: {description}\n  hint: it must return a pair of numbers; {hint}") from exc

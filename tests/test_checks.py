@@ -183,3 +183,16 @@ def test_assumption_a_check_explains_mistakes(wrong, words):
         check_assumption_a_stats(wrong)
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("check, stub", [
+    ("check_shallow_breakpoints", lambda net: None),
+    ("check_yarotsky_square", lambda m, x: None),
+    ("check_round_nearest_even", lambda x, m: None),
+    ("check_level_crossings", lambda x, y, t: None),
+    ("check_assumption_a_stats", lambda u: None),
+])
+def test_unfinished_starter_gets_a_direct_message(check, stub):
+    import nnlib.checks
+    with pytest.raises(CheckFailed, match="returned None: did you forget to `return`"):
+        getattr(nnlib.checks, check)(stub)
