@@ -148,19 +148,19 @@ def run_config(cfg: Config) -> dict:
         res = train(net, x, y, steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer, batch_size=cfg.batch_size,
                     fmt=FORMATS[cfg.fmt], eps=cfg.eps, seed=cfg.seed, interval=INTERVAL,
                     record_every=cfg.record_every)
-    from .pieces import count_activation_regions, count_pieces
+    from .pieces import count_pieces, network_state
 
-    final = res.final_network
+    final = network_state(res.final_network, INTERVAL)   # pieces and regions in one propagation
     upd = np.abs(res.bias_update)
     nonzero = upd[upd > 0]
     row = asdict(cfg)
     row.update(
         final_loss=res.final_loss,
         initial_pieces=int(res.pieces[0]) if res.pieces.size else count_pieces(net, INTERVAL),
-        final_pieces=count_pieces(final, INTERVAL),
-        max_pieces=int(max(res.pieces.max(initial=0), count_pieces(final, INTERVAL))),
-        final_regions=count_activation_regions(final, INTERVAL),
-        max_regions=int(max(res.regions.max(initial=0), count_activation_regions(final, INTERVAL))),
+        final_pieces=final["pieces"],
+        max_pieces=int(max(res.pieces.max(initial=0), final["pieces"])),
+        final_regions=final["regions"],
+        max_regions=int(max(res.regions.max(initial=0), final["regions"])),
         telgarsky_bound=telgarsky_bound(cfg.widths)[0],
         max_slope=float(res.max_slope.max()) if res.max_slope.size else math.nan,
         zero_update_fraction=float(np.mean(upd == 0)) if upd.size else math.nan,

@@ -40,7 +40,7 @@ import torch
 
 from ._validate import as_real_array, check_int, check_interval, check_real
 from .networks import ReLUNetwork
-from .pieces import batched_states, network_state
+from .pieces import _check_univariate, batched_states
 from .precision import FLOAT32, FLOAT64, Format, round_to, simulated
 
 __all__ = ["train", "TrainResult", "OPTIMIZERS", "torch_threads"]
@@ -159,14 +159,6 @@ def _check_data(x, y):
     return x, y
 
 
-def _check_net(net):
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
-    if net.widths[0] != 1 or net.widths[-1] != 1:
-        raise ValueError(f"net must be univariate (widths (1, …, 1)), got widths {net.widths}")
-    return net
-
-
 def _master_dtype(fmt: Format):
     """float64 only for formats that float32 cannot hold (and float64 itself)."""
     return torch.float32 if fmt.exp_bits <= 8 and fmt.man_bits <= 23 else torch.float64
@@ -225,7 +217,7 @@ def train(net: ReLUNetwork, x, y, *, steps: int, lr: float, optimizer: str = "gd
     TypeError, ValueError
         Naming the offending argument.
     """
-    net = _check_net(net)
+    net = _check_univariate(net)
     x, y = _check_data(x, y)
     n = x.shape[0]
     steps = check_int(steps, "steps", minimum=0)
