@@ -148,7 +148,8 @@ def run_config(cfg: Config) -> dict:
         res = train(net, x, y, steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer, batch_size=cfg.batch_size,
                     fmt=FORMATS[cfg.fmt], eps=cfg.eps, seed=cfg.seed, interval=INTERVAL,
                     record_every=cfg.record_every)
-    from .pieces import count_pieces, network_state
+    from .pieces import count_pieces
+    from .tracking import network_state
 
     final = network_state(res.final_network, INTERVAL)   # pieces and regions in one propagation
     upd = np.abs(res.bias_update)

@@ -40,7 +40,8 @@ import torch
 
 from ._validate import as_real_array, check_int, check_interval, check_real
 from .networks import ReLUNetwork
-from .pieces import _check_univariate, batched_states
+from .pieces import _check_univariate
+from .tracking import batched_states
 from .precision import FLOAT32, FLOAT64, Format, round_to, simulated
 
 __all__ = ["train", "TrainResult", "OPTIMIZERS", "torch_threads"]
