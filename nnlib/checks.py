@@ -234,7 +234,7 @@ def check_level_crossings(student_function) -> None:
     CheckFailed
         On the first wrong count: the knots, the level, expected vs got, and a hint.
     """
-    from .theory import indicatrix
+    from .crossings import indicatrix
 
     if not callable(student_function):
         raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")

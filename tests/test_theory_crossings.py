@@ -16,8 +16,8 @@ import torch
 from nnlib import ReLUNetwork, breakpoints, count_pieces
 from nnlib.networks import compose, random_network
 from nnlib.pieces import propagate_knots
-from nnlib.theory import (Gaussian, Uniform, expected_crossings, indicatrix, markov_bound, neuron_variations,
-                          one_step_bound, perturbed_bias_law, total_variation)
+from nnlib.crossings import Gaussian, Uniform, expected_crossings, indicatrix, neuron_variations, total_variation
+from nnlib.theory import markov_bound, one_step_bound, perturbed_bias_law
 
 HAT = ReLUNetwork([(np.ones((3, 1)), np.array([0.0, -0.5, -1.0])), (np.array([[2.0, -4.0, 2.0]]), np.zeros(1))])
 
