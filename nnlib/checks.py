@@ -25,8 +25,13 @@ class CheckFailed(AssertionError):
     """Raised by a ``check_…`` function; the message says what is wrong and how to look into it."""
 
 
-def _not_none(got, name: str):
-    """The starters end in ``...``: a function that still returns None gets a direct message."""
+def _call(name: str, function, args: tuple, where: str, hint: str):
+    """Run the student's function; an exception, or None from a starter that still ends in ``...``,
+    becomes a :class:`CheckFailed` that names the input and gives the hint."""
+    try:
+        got = function(*args)
+    except Exception as exc:
+        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}\n  input: {where}\n  hint: {hint}") from exc
     if got is None:
         raise CheckFailed(f"{name} returned None: did you forget to `return` the result?")
     return got
@@ -90,13 +95,7 @@ def check_shallow_breakpoints(student_function, num_random: int = 50) -> None:
                       "compare your candidates with a plot of R(Phi): plot_network(net, (lo, hi))."))
     for description, net, hint in cases:
         expected = breakpoints(net)
-        try:
-            got = _not_none(student_function(net), "shallow_breakpoints")
-        except CheckFailed:
-            raise
-        except Exception as exc:  # report the student's error with the input that caused it
-            raise CheckFailed(f"shallow_breakpoints raised {type(exc).__name__}: {exc}\n"
-                              f"  input: {description}: {_describe(net)}\n  hint: {hint}") from exc
+        got = _call("shallow_breakpoints", student_function, (net,), f"{description}: {_describe(net)}", hint)
         try:
             got = np.asarray(got, dtype=float).ravel()
         except (TypeError, ValueError):
@@ -149,13 +148,8 @@ def check_yarotsky_square(student_function) -> None:
         }
         reference = yarotsky_square(m)
         for kind, x in grids.items():
-            try:
-                got = np.asarray(_not_none(student_function(m, x.copy()), "yarotsky"), dtype=float)
-            except CheckFailed:
-                raise
-            except Exception as exc:
-                raise CheckFailed(f"yarotsky raised {type(exc).__name__}: {exc}\n  input: m = {m}, x = {kind} of [0, 1]\n"
-                                  f"  hint: {hints[kind]}") from exc
+            got = np.asarray(_call("yarotsky", student_function, (m, x.copy()), f"m = {m}, x = {kind} of [0, 1]",
+                                   hints[kind]), dtype=float)
             expected = reference(x)
             if got.shape != expected.shape:
                 raise CheckFailed(f"yarotsky(m={m}, x) must return an array of shape {expected.shape}, got {got.shape}")
@@ -201,13 +195,8 @@ def check_round_nearest_even(student_function) -> None:
         }
         for kind, (x, hint) in cases.items():
             expected = round_to(x, Format(11, m), method="own")
-            try:
-                got = np.asarray(_not_none(student_function(x.copy(), m), "round_nearest_even"), dtype=float)
-            except CheckFailed:
-                raise
-            except Exception as exc:
-                raise CheckFailed(f"round_nearest_even raised {type(exc).__name__}: {exc}\n"
-                                  f"  input: man_bits = {m}, x = {kind}\n  hint: {hint}") from exc
+            got = np.asarray(_call("round_nearest_even", student_function, (x.copy(), m),
+                                   f"man_bits = {m}, x = {kind}", hint), dtype=float)
             if got.shape != expected.shape:
                 raise CheckFailed(f"round_nearest_even(x, {m}) must return shape {expected.shape}, got {got.shape}")
             bad = np.flatnonzero(got != expected)
@@ -259,13 +248,8 @@ def check_level_crossings(student_function) -> None:
         N = indicatrix(np.array(x), np.array(y))
         for t in levels:
             expected = N(t)
-            try:
-                got = _not_none(student_function(np.array(x), np.array(y), t), "level_crossings")
-            except CheckFailed:
-                raise
-            except Exception as exc:
-                raise CheckFailed(f"level_crossings raised {type(exc).__name__}: {exc}\n"
-                                  f"  input: {description}, x = {x}, y = {y}, t = {t}\n  hint: {hint}") from exc
+            got = _call("level_crossings", student_function, (np.array(x), np.array(y), t),
+                        f"{description}, x = {x}, y = {y}, t = {t}", hint)
             if not isinstance(got, (int, np.integer)) or got != expected:
                 raise CheckFailed(f"wrong count for {description} at level t = {t}\n  x = {np.round(x, 4).tolist()}\n"
                                   f"  y = {np.round(y, 4).tolist()}\n  expected: {expected}\n  got:      {got!r}\n"
@@ -310,14 +294,12 @@ def check_assumption_a_stats(student_function) -> None:
                       (float(np.mean(u == 0)), float(np.mean(1 / nz)) if nz.size else float("nan")),
                       "compare with a small example you can check by hand."))
     for description, updates, (zero_fraction, mean_inverse), hint in cases:
+        got = _call("assumption_a_stats", student_function, (updates.copy(),), description, hint)
         try:
-            got = _not_none(student_function(updates.copy()), "assumption_a_stats")
             got_zero, got_inv = (float(v) for v in got)
-        except CheckFailed:
-            raise
-        except Exception as exc:
-            raise CheckFailed(f"assumption_a_stats failed with {type(exc).__name__}: {exc}\n"
-                              f"  input: {description}\n  hint: it must return a pair of numbers; {hint}") from exc
+        except (TypeError, ValueError):
+            raise CheckFailed(f"assumption_a_stats must return a pair of numbers (zero fraction, mean of 1/|Δb|), "
+                              f"got {got!r}\n  input: {description}") from None
         ok_zero = np.isclose(got_zero, zero_fraction, rtol=1e-12, atol=0)
         ok_inv = (np.isnan(mean_inverse) and np.isnan(got_inv)) or np.isclose(got_inv, mean_inverse, rtol=1e-9, atol=0)
         if not (ok_zero and ok_inv):

@@ -196,3 +196,15 @@ def test_unfinished_starter_gets_a_direct_message(check, stub):
     import nnlib.checks
     with pytest.raises(CheckFailed, match="returned None: did you forget to `return`"):
         getattr(nnlib.checks, check)(stub)
+
+
+def test_assumption_a_check_wants_a_pair():
+    from nnlib.checks import check_assumption_a_stats
+    with pytest.raises(CheckFailed, match="must return a pair of numbers"):
+        check_assumption_a_stats(lambda u: float(np.mean(u == 0)))
+
+
+def test_student_exceptions_name_the_input():
+    from nnlib.checks import check_level_crossings
+    with pytest.raises(CheckFailed, match=r"level_crossings raised ZeroDivisionError: .*\n  input: the hat on \[0, 1\]"):
+        check_level_crossings(lambda x, y, t: 1 // 0)
