@@ -25,6 +25,11 @@ class CheckFailed(AssertionError):
     """Raised by a ``check_…`` function; the message says what is wrong and how to look into it."""
 
 
+def _check_callable(student_function) -> None:
+    if not callable(student_function):
+        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+
+
 def _call(name: str, function, args: tuple, where: str, hint: str):
     """Run the student's function; an exception, or None from a starter that still ends in ``...``,
     becomes a :class:`CheckFailed` that names the input and gives the hint."""
@@ -35,6 +40,18 @@ def _call(name: str, function, args: tuple, where: str, hint: str):
     if got is None:
         raise CheckFailed(f"{name} returned None: did you forget to `return` the result?")
     return got
+
+
+def _compare_values(name: str, x, got, expected, where: str, hint: str, *, exact: bool) -> None:
+    """Report the first entry where the student's array differs from the reference, with its input."""
+    if got.shape != expected.shape:
+        raise CheckFailed(f"{name} must return an array of shape {expected.shape}, got {got.shape}\n  input: {where}")
+    same = got == expected if exact else np.isclose(got, expected, rtol=1e-12, atol=1e-14)
+    bad = np.flatnonzero(~same)
+    if bad.size:
+        i = bad[0]
+        raise CheckFailed(f"wrong value for {where}, at x = {float(x[i])!r}\n"
+                          f"  expected: {float(expected[i])!r}\n  got:      {float(got[i])!r}\n  hint: {hint}")
 
 
 def _describe(net: ReLUNetwork) -> str:
@@ -84,8 +101,7 @@ def check_shallow_breakpoints(student_function, num_random: int = 50) -> None:
     TypeError
         If ``student_function`` is not callable.
     """
-    if not callable(student_function):
-        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    _check_callable(student_function)
     cases = _hand_made_shallow_cases()
     rng = np.random.default_rng(12345)
     for k in range(num_random):
@@ -131,8 +147,7 @@ def check_yarotsky_square(student_function) -> None:
     """
     from .constructions import yarotsky_square
 
-    if not callable(student_function):
-        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    _check_callable(student_function)
     rng = np.random.default_rng(2)
     hints = {
         "knots": "at the grid points k / 2^m, h_m equals x² exactly: check the sign and the 4^s scaling.",
@@ -148,16 +163,9 @@ def check_yarotsky_square(student_function) -> None:
         }
         reference = yarotsky_square(m)
         for kind, x in grids.items():
-            got = np.asarray(_call("yarotsky", student_function, (m, x.copy()), f"m = {m}, x = {kind} of [0, 1]",
-                                   hints[kind]), dtype=float)
-            expected = reference(x)
-            if got.shape != expected.shape:
-                raise CheckFailed(f"yarotsky(m={m}, x) must return an array of shape {expected.shape}, got {got.shape}")
-            bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-12, atol=1e-14))
-            if bad.size:
-                i = bad[0]
-                raise CheckFailed(f"wrong value for m = {m} at x = {float(x[i])!r} ({kind})\n"
-                                  f"  expected: {float(expected[i])!r}\n  got:      {float(got[i])!r}\n  hint: {hints[kind]}")
+            where = f"m = {m}, {kind} of [0, 1]"
+            got = np.asarray(_call("yarotsky", student_function, (m, x.copy()), where, hints[kind]), dtype=float)
+            _compare_values("yarotsky", x, got, reference(x), where, hints[kind], exact=False)
             checked += x.size
     print(f"yarotsky: all {checked} values correct (m = 1, 2, 3, 5, 8 at knots, midpoints and random points).")
 
@@ -178,8 +186,7 @@ def check_round_nearest_even(student_function) -> None:
     """
     from .precision import Format, round_to
 
-    if not callable(student_function):
-        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    _check_callable(student_function)
     rng = np.random.default_rng(3)
     checked = 0
     for m in (1, 3, 7, 10, 23):
@@ -195,15 +202,9 @@ def check_round_nearest_even(student_function) -> None:
         }
         for kind, (x, hint) in cases.items():
             expected = round_to(x, Format(11, m), method="own")
-            got = np.asarray(_call("round_nearest_even", student_function, (x.copy(), m),
-                                   f"man_bits = {m}, x = {kind}", hint), dtype=float)
-            if got.shape != expected.shape:
-                raise CheckFailed(f"round_nearest_even(x, {m}) must return shape {expected.shape}, got {got.shape}")
-            bad = np.flatnonzero(got != expected)
-            if bad.size:
-                i = bad[0]
-                raise CheckFailed(f"wrong result for man_bits = {m}, x = {float(x[i])!r} ({kind})\n"
-                                  f"  expected: {float(expected[i])!r}\n  got:      {float(got[i])!r}\n  hint: {hint}")
+            where = f"man_bits = {m}, {kind}"
+            got = np.asarray(_call("round_nearest_even", student_function, (x.copy(), m), where, hint), dtype=float)
+            _compare_values("round_nearest_even", x, got, expected, where, hint, exact=True)
             checked += x.size
     print(f"round_nearest_even: all {checked} values correct (man_bits = 1, 3, 7, 10, 23; ties, exact and random values).")
 
@@ -225,8 +226,7 @@ def check_level_crossings(student_function) -> None:
     """
     from .crossings import indicatrix
 
-    if not callable(student_function):
-        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    _check_callable(student_function)
     cases = [
         ("the hat on [0, 1]", [0.0, 0.5, 1.0], [0.0, 1.0, 0.0], [0.25, 0.75, 1.5, -0.5],
          "a level between 0 and 1 is crossed once on each side of the peak; levels outside [0, 1] never."),
@@ -273,8 +273,7 @@ def check_assumption_a_stats(student_function) -> None:
     CheckFailed
         On the first wrong result: which input, expected vs got, and a hint.
     """
-    if not callable(student_function):
-        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    _check_callable(student_function)
     rng = np.random.default_rng(5)
     cases = [
         ("[[0.5, 0.0], [-0.25, 0.0]]", np.array([[0.5, 0.0], [-0.25, 0.0]]), (0.5, 3.0),
