@@ -42,7 +42,7 @@ def sup_error_to_square(net, interval=(0.0, 1.0), exact: bool = False):
     inside = (vertex > x0) & (vertex < x1)
     err = lambda t: np.abs(t * t - alpha * t - beta)
     candidates = [err(x0), err(x1), np.where(inside, err(np.where(inside, vertex, x0)), 0)]
-    worst = max(max(c) for c in candidates)
+    worst = max(c.max() for c in candidates)   # object arrays of Fraction support .max() too
     return Fraction(worst) if exact else float(worst)
 
 
