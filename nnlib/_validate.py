@@ -73,3 +73,60 @@ def check_interval(interval, name: str = "interval", *, allow_none: bool = True)
     if not a < b:
         raise ValueError(f"{name} must satisfy a < b, got ({a}, {b})")
     return a, b
+
+
+def check_flag(value, name: str) -> bool:
+    """Return ``value`` as a Python ``bool``; accepts ``bool`` and ``numpy.bool_`` only."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
+def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
+    """Return a finite real ``value > 0`` (``>= 0`` with ``allow_zero``) as a float, or raise."""
+    value = check_real(value, name, allow_fraction=False)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return value
+
+
+def check_network(net, name: str = "net", *, univariate: bool = False):
+    """Return ``net`` if it is an :class:`nnlib.networks.ReLUNetwork`, else raise naming ``name``.
+
+    With ``univariate=True`` the network must also map R to R (widths ``(1, …, 1)``), as piece
+    counting requires.
+    """
+    from .networks import ReLUNetwork  # networks imports this module: import on use
+
+    if not isinstance(net, ReLUNetwork):
+        raise TypeError(f"{name} must be an nnlib ReLUNetwork, got {type(net).__name__}")
+    if univariate and (net.widths[0] != 1 or net.widths[-1] != 1):
+        raise ValueError(
+            f"{name} must have one input and one output (widths (1, …, 1)), got widths {net.widths}; "
+            "piece counting is for univariate networks"
+        )
+    return net
+
+
+def check_seed(seed, name: str = "seed"):
+    """Validate a seed: ``None``, a non-negative integer, or a ``numpy.random.Generator``."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be None, a non-negative integer or a numpy Generator, got {type(seed).__name__} {seed!r}")
+    return check_int(seed, name, minimum=0)
+
+
+def check_format(fmt, name: str = "fmt"):
+    """Return ``fmt`` as an :class:`nnlib.precision.Format`; a format name (``"bfloat16"``) is converted."""
+    from .precision import Format  # precision imports this module: import on use
+
+    if isinstance(fmt, Format):
+        return fmt
+    if isinstance(fmt, str):
+        from .precision import FORMATS
+
+        if fmt not in FORMATS:
+            raise ValueError(f"{name} must be a Format or one of {sorted(FORMATS)}, got {fmt!r}")
+        return FORMATS[fmt]
+    raise TypeError(f"{name} must be an nnlib.precision.Format or a format name, got {type(fmt).__name__}")

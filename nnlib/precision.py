@@ -146,6 +146,8 @@ BFLOAT16 = Format(8, 7, "bfloat16")
 FLOAT16 = Format(5, 10, "float16")
 FLOAT8_E5M2 = Format(5, 2, "float8_e5m2")
 FLOAT8_E4M3 = Format(4, 3, "float8_e4m3fn", fn=True)
+#: The named formats, by name; ``check_format`` converts these names to formats everywhere.
+FORMATS = {f.name: f for f in (FLOAT64, FLOAT32, BFLOAT16, FLOAT16, FLOAT8_E5M2, FLOAT8_E4M3)}
 
 # (exp_bits, man_bits, fn) -> torch dtype name whose float32 -> dtype cast is exactly round_to.
 _NATIVE = {(8, 23, False): "float32", (8, 7, False): "bfloat16", (5, 10, False): "float16",
