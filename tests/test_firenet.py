@@ -306,6 +306,11 @@ def test_worst_case_perturbation_finds_top_singular_direction():
     assert torch.linalg.vector_norm(e2) < 1e-6
     e3, _ = worst_case_perturbation(lin, np.array([1.0, 2.0]), lam=4.0, steps=60, lr=0.01, momentum=0.9)
     assert torch.equal(e, e3)                                       # seeded
+    # budget ‖e‖ <= 0.5 with λ = 0: the maximiser of ‖M e‖ on the ball is 0.5·(±1, 0), ‖M e‖ = 1.5
+    e4, h4 = worst_case_perturbation(lin, np.array([1.0, 2.0]), lam=0.0, steps=100, lr=0.05, momentum=0.9,
+                                     max_norm=0.5)
+    assert float(torch.linalg.vector_norm(e4)) == pytest.approx(0.5, rel=1e-12) and abs(e4[1]) < 1e-6
+    assert h4["change"][-1] == pytest.approx(1.5, rel=1e-9)
 
 
 def test_firenet_is_stable_under_attack(small):
@@ -353,6 +358,8 @@ FN = dict(restarts=2, inner_iters=3, delta=1e-3)
      ValueError, "momentum must lie"),
     (lambda: worst_case_perturbation(torch.nn.Identity(), [np.nan, 1], lam=1, steps=1, lr=0.1, momentum=0.5),
      ValueError, "y has non-finite"),
+    (lambda: worst_case_perturbation(torch.nn.Identity(), y0, lam=1, steps=1, lr=0.1, momentum=0.5, max_norm=0),
+     ValueError, "max_norm must be > 0"),
 ])
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
