@@ -520,7 +520,7 @@ def inexact_input_problem(K, n, *, N1=2, N2=20, delta=1 / 6, lam=1, dct=True) ->
     a_big = a_small + eps                                  # = γλ/ρ_min in exact arithmetic
     if a_big - a_small != eps:
         raise ValueError(f"n = {n} is too large for K = {K} in float64: a + 2^-(n+1) is not representable "
-                         f"(a = {a_small:.6g}); take n <= {51 - math.frexp(a_small)[1]}")
+                         f"(a = {a_small:.6g}); take n <= {52 - math.frexp(a_small)[1]}")
     problems = []
     for j in (1, 2):
         a = np.full(N1, a_small)

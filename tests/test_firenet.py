@@ -264,6 +264,11 @@ def test_inexact_pair_matches_authors_formulas_and_scipy_dct():
     np.testing.assert_array_equal(P.minimiser, plain.minimiser)
 
 
+def test_inexact_pair_largest_exact_n():
+    P = inexact_input_problem(6, 33, dct=False)                     # 2^-34 is one ulp of a ≈ 4.7e5
+    assert P.A_n[0, 1] - P.A[0, 1] == 2.0**-34 and P.data_distance == pytest.approx(2.0**-33 / math.sqrt(2), rel=1e-15)
+
+
 def test_no_algorithm_gets_both_within_10_to_minus_K():
     P = inexact_input_problem(3, 20)
     x, _ = firenet(P.A_n, P.y_n, 1, restarts=30, inner_iters=50, delta=1e-6)
@@ -350,6 +355,7 @@ FN = dict(restarts=2, inner_iters=3, delta=1e-3)
     (lambda: FirenetModule(A0, -1, **FN), ValueError, "lam must be >= 0"),
     (lambda: FirenetModule(A0, 1, **FN)(torch.ones(3)), ValueError, "y must have shape"),
     (lambda: inexact_input_problem(6, 40), ValueError, "n = 40 is too large"),
+    (lambda: inexact_input_problem(6, 34, dct=False), ValueError, "take n <= 33"),   # ulp(√2·10^6/3) = 2^-34
     (lambda: inexact_input_problem(3, 10, lam=2), ValueError, "lam must lie in"),
     (lambda: inexact_input_problem(3, 10, delta=0.3), ValueError, "delta must lie in"),
     (lambda: inexact_input_problem(0, 10), ValueError, "K must be >= 1"),
