@@ -323,6 +323,23 @@ def firenet(A, y, lam, *, restarts, inner_iters, delta, norm_bound=None, weights
 
 
 # ---------------------------------------------------------------------------- torch network
+def _torch_inner(A, y, x, thresh, iters, tau, sigma):
+    """The inner block of :func:`primal_dual` on batches (rows) of torch tensors; three layers per step."""
+    import torch
+
+    v = torch.zeros_like(y)
+    total = torch.zeros_like(x)
+    for _ in range(iters):
+        z = x - tau * (v @ A.conj())                                # rows: (A^* v)^T = v^T conj(A)
+        mag = torch.abs(z)
+        x_new = z / torch.where(mag > 0, mag, torch.ones_like(mag)) * torch.clamp(mag - thresh, min=0)
+        v = v + sigma * ((2 * x_new - x) @ A.T) - sigma * y
+        v = v / torch.clamp(torch.linalg.vector_norm(v, dim=-1, keepdim=True), min=1.0)
+        x = x_new
+        total = total + x
+    return total / iters
+
+
 def _build_firenet_module():
     """Define :class:`FirenetModule` (on first use, so that importing this module never imports torch)."""
     import torch
@@ -364,21 +381,6 @@ def _build_firenet_module():
             self.register_buffer("thresh", torch.from_numpy(s["lam"] * s["w"]))
             self.num_layers = 3 * self.restarts * self.inner_iters
 
-        def _inner(self, y, x, alpha):
-            A = self.A
-            v = torch.zeros_like(y)
-            total = torch.zeros_like(x)
-            for _ in range(self.inner_iters):
-                z = x - self.tau * (v @ A.conj())                    # rows: (A^* v)^T = v^T conj(A)
-                mag = torch.abs(z)
-                sgn = z / torch.where(mag > 0, mag, torch.ones_like(mag))
-                x_new = sgn * torch.clamp(mag - self.tau * self.thresh, min=0)
-                v = v + self.sigma * ((2 * x_new - x) @ A.T) - self.sigma * alpha * y
-                v = v / torch.clamp(torch.linalg.vector_norm(v, dim=-1, keepdim=True), min=1.0)
-                x = x_new
-                total = total + x
-            return total / self.inner_iters
-
         def forward(self, y):
             y = torch.as_tensor(y)
             if y.is_complex() and not self.A.is_complex():
@@ -394,7 +396,8 @@ def _build_firenet_module():
             for _ in range(self.restarts):
                 eps = math.exp(-1) * (self.delta + eps)
                 alpha = 2 * self.norm_bound / (eps * self.inner_iters)
-                psi = self._inner(y, alpha * psi, alpha) / alpha
+                psi = _torch_inner(self.A, alpha * y, alpha * psi, self.tau * self.thresh, self.inner_iters,
+                                   self.tau, self.sigma) / alpha
             return psi[0] if single else psi
 
     FirenetModule.__module__ = __name__
