@@ -160,20 +160,22 @@ def _layer_step(kind, Y, W, Kj, bj, h, gamma, sigma):
     if kind == "resnet":
         return Y + h * sigma(Y @ Kj + bj), W
     if kind == "antisymmetric":
-        A = 0.5 * (Kj - Kj.T) - (0.5 * gamma) * _eye_like(Kj)
-        return Y + h * sigma(Y @ A + bj), W
+        return Y + h * sigma(Y @ _antisymmetric_kernel(Kj, gamma) + bj), W
     if kind == "hamiltonian":  # Verlet: the Y-update uses the new Z (two shears)
         Z = W - h * sigma(Y @ Kj.T + bj)
         return Y + h * sigma(Z @ Kj + bj), Z
     return 2.0 * Y - W - (h * h) * (sigma(Y @ Kj + bj) @ Kj.T), Y
 
 
-def _eye_like(Kj):
+def _antisymmetric_kernel(Kj, gamma):
+    """``½(K_j − K_jᵀ − γI)`` of (4.12), for numpy arrays and torch tensors (the one place it is formed)."""
     if isinstance(Kj, np.ndarray):
-        return np.eye(Kj.shape[0])
-    import torch
+        eye = np.eye(Kj.shape[0])
+    else:
+        import torch
 
-    return torch.eye(Kj.shape[0], dtype=Kj.dtype)
+        eye = torch.eye(Kj.shape[0], dtype=Kj.dtype)
+    return 0.5 * (Kj - Kj.T) - (0.5 * gamma) * eye
 
 
 def _integrate(kind, Y0, W0, K, b, h, gamma, sigma):
@@ -316,7 +318,7 @@ def ode_jacobian(state, K_j, b_j, *, kind="resnet", activation="tanh", gamma=0.0
     state, K, b, kind, activation, gamma = _one_layer_args(state, K_j, b_j, kind, activation, gamma, doubled=True)
     n = K.shape[0]
     if kind in ("resnet", "antisymmetric"):
-        M = K if kind == "resnet" else 0.5 * (K - K.T - gamma * np.eye(n))
+        M = K if kind == "resnet" else _antisymmetric_kernel(K, gamma)
         return _sigma_prime(activation, state @ M + b)[:, None] * M.T
     y, w = state[:n], state[n:]
     J = np.zeros((2 * n, 2 * n))

@@ -16,7 +16,12 @@ import torch
 
 from nnlib import stable as st
 
-RNG = np.random.default_rng(2018)
+
+
+@pytest.fixture
+def rng():
+    """A fresh generator per test, so that no test depends on which tests ran before it."""
+    return np.random.default_rng(2018)
 
 
 @pytest.fixture(autouse=True)
@@ -105,12 +110,12 @@ def sigma_prime_tanh(z):
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.05, 1.0, 3.0])
-def test_antisymmetric_matrix_has_real_parts_exactly_minus_gamma_over_two(gamma):
+def test_antisymmetric_matrix_has_real_parts_exactly_minus_gamma_over_two(gamma, rng):
     """Claim: every eigenvalue of M = ½(K − Kᵀ − γI) has Re λ = −γ/2 (M + γ/2 I is antisymmetric).
 
     Tested through the ODE Jacobian at y = 0, b = 0 with tanh, where σ' = 1 and J = Mᵀ.
     """
-    K = RNG.standard_normal((5, 5)) * 3
+    K = rng.standard_normal((5, 5)) * 3
     J = st.ode_jacobian(np.zeros(5), K, 0.0, kind="antisymmetric", gamma=gamma)
     np.testing.assert_allclose(J, 0.5 * (K.T - K) - 0.5 * gamma * np.eye(5), rtol=0, atol=1e-15)
     lam = np.linalg.eigvals(J)
@@ -119,29 +124,29 @@ def test_antisymmetric_matrix_has_real_parts_exactly_minus_gamma_over_two(gamma)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
-def test_antisymmetric_jacobian_is_purely_imaginary_for_gamma_zero_anywhere(activation):
+def test_antisymmetric_jacobian_is_purely_imaginary_for_gamma_zero_anywhere(activation, rng):
     """Claim: for γ = 0, J = D Mᵀ with D = diag σ' ≥ 0 has Re λ = 0 at every state y.
 
     (Nonzero eigenvalues of D S equal those of D^½ S D^½, antisymmetric, for S = Mᵀ antisymmetric.)
     """
-    K = RNG.standard_normal((6, 6))
+    K = rng.standard_normal((6, 6))
     for _ in range(5):
-        y, b = RNG.standard_normal(6), RNG.standard_normal(6)
+        y, b = rng.standard_normal(6), rng.standard_normal(6)
         J = st.ode_jacobian(y, K, b, kind="antisymmetric", activation=activation)
         lam = np.linalg.eigvals(J)
         assert np.max(np.abs(lam.real)) < 1e-12 * max(1.0, np.linalg.norm(J))
 
 
-def test_antisymmetric_jacobian_real_parts_between_gamma_sigma_prime_bounds():
+def test_antisymmetric_jacobian_real_parts_between_gamma_sigma_prime_bounds(rng):
     """Claim (γ > 0, tanh): Re λ(D Mᵀ) ∈ [−γ/2 · max σ', −γ/2 · min σ'], D = diag σ'(yM + b).
 
     D^{-½}(D Mᵀ)D^{½} = D^½ S D^½ − (γ/2) D with S antisymmetric; its field of values has real
     parts −(γ/2) xᵀDx/xᵀx. σ' is computed here from the definition, not by the module.
     """
-    K, gamma = RNG.standard_normal((4, 4)), 0.4
+    K, gamma = rng.standard_normal((4, 4)), 0.4
     M = 0.5 * (K - K.T - gamma * np.eye(4))
     for _ in range(5):
-        y, b = RNG.standard_normal(4), RNG.standard_normal()
+        y, b = rng.standard_normal(4), rng.standard_normal()
         d = sigma_prime_tanh(y @ M + b)
         lam = np.linalg.eigvals(st.ode_jacobian(y, K, b, kind="antisymmetric", gamma=gamma))
         assert np.all(lam.real <= -gamma / 2 * d.min() + 1e-13)
@@ -149,10 +154,10 @@ def test_antisymmetric_jacobian_real_parts_between_gamma_sigma_prime_bounds():
 
 
 @pytest.mark.parametrize("kind", ["hamiltonian", "leapfrog"])
-def test_hamiltonian_and_leapfrog_ode_jacobians_are_purely_imaginary_for_any_K(kind):
-    K = RNG.standard_normal((4, 4)) * 2            # no structure imposed on K
+def test_hamiltonian_and_leapfrog_ode_jacobians_are_purely_imaginary_for_any_K(kind, rng):
+    K = rng.standard_normal((4, 4)) * 2            # no structure imposed on K
     for _ in range(4):
-        state, b = RNG.standard_normal(8), RNG.standard_normal(4)
+        state, b = rng.standard_normal(8), rng.standard_normal(4)
         lam = np.linalg.eigvals(st.ode_jacobian(state, K, b, kind=kind))
         assert np.max(np.abs(lam.real)) < 1e-10 * np.max(np.abs(lam))
 
@@ -195,18 +200,18 @@ def meganet_columns(Y0, K, b, h, kind, gamma=0.0, act=np.tanh):
 
 @pytest.mark.parametrize("kind", st.KINDS)
 @pytest.mark.parametrize("per_feature_bias", [False, True])
-def test_row_forms_equal_meganet_column_loops(kind, per_feature_bias):
+def test_row_forms_equal_meganet_column_loops(kind, per_feature_bias, rng):
     N, n, s = 6, 3, 4
-    K = RNG.standard_normal((N, n, n))
-    b = RNG.standard_normal((N, n) if per_feature_bias else N)
-    Y0 = RNG.standard_normal((s, n))
+    K = rng.standard_normal((N, n, n))
+    b = rng.standard_normal((N, n) if per_feature_bias else N)
+    Y0 = rng.standard_normal((s, n))
     gamma = 0.3 if kind == "antisymmetric" else 0.0
     ours = st.forward(Y0, K, b, 0.25, kind=kind, gamma=gamma)[-1]
     np.testing.assert_allclose(ours, meganet_columns(Y0, K, b, 0.25, kind, gamma), rtol=0, atol=1e-13)
 
 
-def test_hamiltonian_forward_returns_z_and_forward_returns_its_y():
-    K, b, Y0 = RNG.standard_normal((5, 2, 2)), RNG.standard_normal(5), RNG.standard_normal((3, 2))
+def test_hamiltonian_forward_returns_z_and_forward_returns_its_y(rng):
+    K, b, Y0 = rng.standard_normal((5, 2, 2)), rng.standard_normal(5), rng.standard_normal((3, 2))
     Ys, Zs = st.hamiltonian_forward(Y0, None, K, b, 0.2)
     assert np.array_equal(Ys, st.forward(Y0, K, b, 0.2, kind="hamiltonian"))
     assert np.array_equal(Zs[0], np.zeros((3, 2)))
@@ -217,9 +222,9 @@ def test_hamiltonian_forward_returns_z_and_forward_returns_its_y():
 # ----------------------------------------------------------------------------- torch: same map, autograd Jacobians
 @pytest.mark.parametrize("kind", st.KINDS)
 @pytest.mark.parametrize("activation", st.ACTIVATIONS)
-def test_numpy_and_torch_forward_agree_in_float64(kind, activation):
+def test_numpy_and_torch_forward_agree_in_float64(kind, activation, rng):
     N, n, s = 9, 4, 7
-    K, b, Y0 = RNG.standard_normal((N, n, n)), RNG.standard_normal((N, n)), RNG.standard_normal((s, n))
+    K, b, Y0 = rng.standard_normal((N, n, n)), rng.standard_normal((N, n)), rng.standard_normal((s, n))
     gamma = 0.2 if kind == "antisymmetric" else 0.0
     net = st.torch_network(K, b, 0.3, kind=kind, activation=activation, gamma=gamma)
     assert net.K.dtype == torch.float64 and tuple(net.K.shape) == (N, n, n) and tuple(net.b.shape) == (N, n)
@@ -237,8 +242,10 @@ def autograd_map_jacobian(kind, K, b, h, y0, w0, activation="tanh", gamma=0.0):
         Y0, W0 = v[:n][None], v[n:][None]
         if kind == "leapfrog":   # state (y_k, y_{k-1}): run the layers from a given previous state
             Y, W = Y0, W0
-            for j in range(K.shape[0]):
-                Y, W = st._layer_step("leapfrog", Y, W, net.K[j], net.b[j], h, 0.0, torch.tanh)
+            act = torch.tanh if activation == "tanh" else torch.relu
+            for j in range(K.shape[0]):   # the row form, written out here (checked against Meganet above)
+                Kj, bj = torch.tensor(K[j]), torch.tensor(b[j])
+                Y, W = 2 * Y - W - h ** 2 * act(Y @ Kj + bj) @ Kj.T, Y
             return torch.cat([Y[0], W[0]])
         Ys, Zs = net.states(Y0, W0)
         return torch.cat([Ys[-1][0], Zs[-1][0]])
@@ -248,32 +255,46 @@ def autograd_map_jacobian(kind, K, b, h, y0, w0, activation="tanh", gamma=0.0):
 
 
 @pytest.mark.parametrize("kind", ["hamiltonian", "leapfrog"])
-def test_verlet_and_leapfrog_maps_preserve_volume(kind):
+def test_verlet_and_leapfrog_maps_preserve_volume(kind, rng):
     """det ∂(y_N, w_N)/∂(y_0, w_0) = 1 (product of shears), through 30 layers, by torch autograd."""
     N, n = 30, 3
-    K, b = RNG.standard_normal((N, n, n)), RNG.standard_normal((N, n))
-    J = autograd_map_jacobian(kind, K, b, 0.2, RNG.standard_normal(n), RNG.standard_normal(n))
+    K, b = rng.standard_normal((N, n, n)), rng.standard_normal((N, n))
+    J = autograd_map_jacobian(kind, K, b, 0.2, rng.standard_normal(n), rng.standard_normal(n))
     assert abs(np.linalg.det(J) - 1) < 1e-12 * np.linalg.cond(J)
     assert np.linalg.norm(J - np.eye(2 * n)) > 0.1          # not trivially the identity
 
 
-def test_resnet_map_does_not_preserve_volume():
+@pytest.mark.parametrize("kind", ["resnet", "hamiltonian", "leapfrog"])
+def test_relu_derivative_at_zero_is_zero_as_in_autograd(kind, rng):
+    """At y = 0, b = 0 every pre-activation is exactly 0; torch's relu'(0) = 0 is the convention."""
+    K, b = rng.standard_normal((1, 2, 2)), np.zeros((1, 2))
+    size = 2 if kind == "resnet" else 4
+    if kind == "resnet":
+        net = st.torch_network(K, b, 0.5, activation="relu")
+        ref = torch.autograd.functional.jacobian(lambda y: net(y[None])[0], torch.zeros(2, dtype=torch.float64))
+    else:
+        ref = autograd_map_jacobian(kind, K, b, 0.5, np.zeros(2), np.zeros(2), activation="relu")
+    J = st.layer_jacobian(np.zeros(size), K[0], b[0], 0.5, kind=kind, activation="relu")
+    np.testing.assert_array_equal(J, np.asarray(ref))
+
+
+def test_resnet_map_does_not_preserve_volume(rng):
     """The same check applied to a plain ResNet layer: det(I + hJ) ≠ 1 (the volume test can fail)."""
-    K = RNG.standard_normal((3, 3))
-    J = st.layer_jacobian(RNG.standard_normal(3), K, 0.1, 0.2)
+    K = rng.standard_normal((3, 3))
+    J = st.layer_jacobian(rng.standard_normal(3), K, 0.1, 0.2)
     assert abs(np.linalg.det(J) - 1) > 1e-3
 
 
 @pytest.mark.parametrize("kind", st.KINDS)
-def test_layer_jacobian_equals_autograd(kind):
+def test_layer_jacobian_equals_autograd(kind, rng):
     n = 3
-    K, b = RNG.standard_normal((1, n, n)), RNG.standard_normal((1, n))
+    K, b = rng.standard_normal((1, n, n)), rng.standard_normal((1, n))
     gamma = 0.1 if kind == "antisymmetric" else 0.0
     if kind in ("hamiltonian", "leapfrog"):
-        state = RNG.standard_normal(2 * n)
+        state = rng.standard_normal(2 * n)
         ref = autograd_map_jacobian(kind, K, b, 0.3, state[:n], state[n:])
     else:
-        state = RNG.standard_normal(n)
+        state = rng.standard_normal(n)
         net = st.torch_network(K, b, 0.3, kind=kind, gamma=gamma)
         ref = torch.autograd.functional.jacobian(lambda y: net(y[None])[0], torch.tensor(state)).numpy()
     J = st.layer_jacobian(state, K[0], b[0], 0.3, kind=kind, gamma=gamma)
@@ -296,26 +317,31 @@ def test_plain_resnet_sensitivity_grows_exponentially_like_the_linearisation():
     np.testing.assert_allclose(slopes, math.log(1.2) / h, rtol=1e-6)   # exponential in T = depth · h
 
 
-def test_antisymmetric_sensitivity_stays_order_one_while_plain_explodes():
-    K = RNG.standard_normal((4, 4)) * 1.5
-    S = 0.5 * (K - K.T)
-    rho = np.max(np.abs(np.linalg.eigvals(S)))
-    T, depths = 5.0, [10, 100, 1000]
+def test_antisymmetric_sensitivity_stays_order_one_while_plain_explodes(rng):
+    """K = S + I with S antisymmetric, ρ(S) = 2, at the fixed point 0 (linear to first order).
+
+    K is normal with eigenvalues 1 ± iμ_k, so the plain ResNet amplifies each eigen-direction by
+    exactly |1 + h + i h μ_k|^N (→ e^T = 148 at T = 5); the antisymmetric design sees only
+    ½(K − Kᵀ) = S and, by hand, 1 ≤ growth ≤ (1 + h²ρ²)^{N/2} (→ 1).
+    """
+    A = rng.standard_normal((4, 4))
+    S = (A - A.T) * (2.0 / np.max(np.abs(np.linalg.eigvals(A - A.T))))
+    K, T, depths = S + np.eye(4), 5.0, [10, 100, 1000]
     anti = st.sensitivity(np.zeros((1, 4)), K, 0.0, T, depths, kind="antisymmetric", delta=1e-10)
-    # by hand: (I + hS)ᵀ(I + hS) = I − h²S² with 0 ≤ −S² ≤ ρ²I, so 1 ≤ growth ≤ (1 + h²ρ²)^{N/2}
-    bound = np.array([(1 + (T / N) ** 2 * rho ** 2) ** (N / 2) for N in depths])
-    assert np.all(anti >= 1 - 1e-6) and np.all(anti <= bound * (1 + 1e-6))
-    assert anti[-1] < 1.1
+    bound = np.array([(1 + (T / N) ** 2 * 4.0) ** (N / 2) for N in depths])
+    assert np.all(anti >= 1 - 1e-6) and np.all(anti <= bound * (1 + 1e-6)) and anti[-1] < 1.06
     plain = st.sensitivity(np.zeros((1, 4)), K, 0.0, T, depths, delta=1e-10)
-    d = np.random.default_rng(0).standard_normal((1, 4))      # sensitivity's default seed
-    ode = np.linalg.norm(d @ scipy.linalg.expm(T * K)) / np.linalg.norm(d)   # the ODE's linear flow
-    assert ode > 1e4 and plain[-1] == pytest.approx(ode, rel=0.1) and np.all(plain > 500)
+    mu = np.linalg.eigvals(S).imag
+    for N, p in zip(depths, plain):
+        factors = np.abs(1 + T / N + 1j * (T / N) * mu) ** N
+        assert factors.min() * (1 - 1e-6) <= p <= factors.max() * (1 + 1e-6)
+    assert plain[-1] > 0.9 * math.exp(T) and plain[-1] > 100 * anti[-1]
 
 
 @pytest.mark.parametrize("kind", ["antisymmetric", "hamiltonian", "leapfrog"])
-def test_stable_designs_have_depth_independent_sensitivity_away_from_the_fixed_point(kind):
-    K = RNG.standard_normal((3, 3))
-    Y0 = RNG.standard_normal((5, 3))
+def test_stable_designs_have_depth_independent_sensitivity_away_from_the_fixed_point(kind, rng):
+    K = rng.standard_normal((3, 3))
+    Y0 = rng.standard_normal((5, 3))
     sens = st.sensitivity(Y0, K, 0.1, 5.0, [20, 80, 320], kind=kind, delta=1e-7)
     assert np.all(sens < 10) and np.all(sens > 0.05)
     assert abs(sens[-1] - sens[-2]) < 0.2 * sens[-1]       # converging as h → 0 at fixed T
@@ -348,16 +374,16 @@ def cross_entropy_oracle(logits, labels):
     return float(np.mean([math.log(sum(math.exp(v) for v in row)) - row[c] for row, c in zip(logits, labels)]))
 
 
-def test_prolongation_changes_the_loss_by_order_h():
+def test_prolongation_changes_the_loss_by_order_h(rng):
     """Weights sampling a smooth θ(t) on [0, T]: |L(2N, h/2, prolongated) − L(N, h)| = O(h).
 
     Measured on N = 8 … 128: Δ·N is nearly constant and Δ halves when h halves.
     """
     T, n = 2.0, 3
-    A, B, C = (RNG.standard_normal((n, n)) for _ in range(3))
-    Y0 = RNG.standard_normal((40, n))
-    labels = RNG.integers(0, 3, 40)
-    W, mu = RNG.standard_normal((n, 3)), RNG.standard_normal(3)
+    A, B, C = (rng.standard_normal((n, n)) for _ in range(3))
+    Y0 = rng.standard_normal((40, n))
+    labels = rng.integers(0, 3, 40)
+    W, mu = rng.standard_normal((n, 3)), rng.standard_normal(3)
     deltas = []
     for N in [8, 16, 32, 64, 128]:
         t = (T / N) * np.arange(N)
@@ -371,7 +397,7 @@ def test_prolongation_changes_the_loss_by_order_h():
         deltas.append(abs(loss_f - loss_c))
     deltas = np.array(deltas)
     ratios = deltas[:-1] / deltas[1:]
-    assert np.all((ratios > 1.6) & (ratios < 2.5)), ratios
+    assert np.all((ratios[1:] > 1.7) & (ratios[1:] < 2.3)), ratios       # N = 8 is pre-asymptotic
     assert deltas[-1] < 0.02
 
 
@@ -488,11 +514,11 @@ def test_import_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_adam_first_step_is_lr_times_sign_and_it_converges():
+def test_adam_first_step_is_lr_times_sign_and_it_converges(rng):
     """Adam's first bias-corrected step is −lr·g/(|g| + ε) coordinatewise (by hand), and on the
     quadratic ½‖Ax − c‖² it reaches the least-squares solution (numpy.linalg.lstsq)."""
-    A = torch.tensor(RNG.standard_normal((6, 3)))
-    c = torch.tensor(RNG.standard_normal(6))
+    A = torch.tensor(rng.standard_normal((6, 3)))
+    c = torch.tensor(rng.standard_normal(6))
     x = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
     g = (A.T @ (A @ x - c)).detach().numpy()
     objective = lambda: 0.5 * torch.sum((A @ x - c) ** 2)
