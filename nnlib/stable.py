@@ -842,7 +842,8 @@ def _fit_level(net, W, mu, data, *, alpha, weight_decay, steps, lr, optimizer):
 
 def train_classifier(Y, labels, *, kind="antisymmetric", T=20.0, num_layers=16, levels=1, width=None,
                      activation="tanh", gamma=0.0, alpha=5e-4, weight_decay=1e-3, steps=200, lr=0.05,
-                     optimizer="adam", Y_val=None, labels_val=None, K0=None, b0=None, seed=0, dtype="float64"):
+                     optimizer="adam", Y_val=None, labels_val=None, K0=None, b0=None, init_scale=0.0, seed=0,
+                     dtype="float64"):
     """Train a stable-architecture classifier with multilevel prolongation (torch, CPU).
 
     Serves Chapter 7, §7.6. Minimises, over ``θ_j = (K_j, b_j)`` and the classifier ``(W, μ)``,
@@ -882,8 +883,13 @@ def train_classifier(Y, labels, *, kind="antisymmetric", T=20.0, num_layers=16, 
     K0, b0 : array_like or None
         Initial weights (shapes ``(num_layers, width, width)``, ``(num_layers,)``); ``None`` gives
         Meganet's initialisation (see ``_initial_weights``).
+    init_scale : float
+        Adds ``init_scale · N(0, 1/width)`` noise to every entry of the initial ``K`` (seeded). With
+        Adam and Meganet's ``K_j = −I/100`` the plain ResNet can stall at the chance-level saddle
+        (``W → 0``, no gradient for ``K``); Meganet's Newton–CG with variable projection does not.
     seed : int
-        Seeds the classifier's initial ``W ~ N(0, 1/width)`` (``μ = 0``).
+        Seeds the initial noise of ``K`` (``numpy.random.default_rng(seed)``) and the classifier's
+        initial ``W ~ N(0, 1/width)`` (``torch.Generator``; ``μ = 0``).
     dtype : {"float64", "float32"}
 
     Returns
@@ -919,6 +925,8 @@ def train_classifier(Y, labels, *, kind="antisymmetric", T=20.0, num_layers=16, 
         Yv = as_real_array(Y_val, "Y_val", ndim=2)
         val = (_pad(Yv, width, "Y_val"), _check_labels(labels_val, Yv.shape[0], "labels_val"))
     K, b = _initial_weights(kind, num_layers, width, K0, b0)
+    init_scale = check_positive(init_scale, "init_scale", allow_zero=True)
+    K = K + init_scale * np.random.default_rng(seed).standard_normal(K.shape) / math.sqrt(width)
     h = T / num_layers
     gen = torch.Generator().manual_seed(seed)
     W = torch.nn.Parameter(torch.randn(width, m, generator=gen, dtype=tdtype) / math.sqrt(width))
