@@ -271,19 +271,22 @@ def hamiltonian_forward(Y0, Z0, K, b, h, *, activation="tanh"):
 
 
 # ----------------------------------------------------------------------------- Jacobians and stability
-def _one_layer_args(state, Kj, bj, kind, activation, gamma, *, doubled):
+def _one_layer_args(state, Kj, bj, kind, activation, gamma):
+    """Validate one layer's ``K_j`` (n, n), ``b_j`` (scalar or (n,)) and the state (n,) or (2n,)."""
     kind, activation, gamma = _check_design(kind, activation, gamma)
-    K, b = _check_weights(np.asarray(Kj, dtype=float)[None] if np.ndim(Kj) == 2 else Kj,
-                          np.asarray(bj, dtype=float)[None] if np.ndim(bj) <= 1 else bj, K_name="K_j", b_name="b_j")
-    if K.shape[0] != 1:
-        raise ValueError(f"K_j must be one layer's matrix of shape (n, n), got shape {np.shape(Kj)}")
-    n = K.shape[1]
+    K = as_real_array(Kj, "K_j", ndim=2)
+    n = K.shape[0]
+    if K.shape != (n, n) or n < 1:
+        raise ValueError(f"K_j must be one layer's square matrix of shape (n, n), got {K.shape}")
+    b = as_real_array(bj, "b_j")
+    if b.shape not in ((), (n,)):
+        raise ValueError(f"b_j must be a scalar or have shape ({n},) to match K_j {K.shape}, got {b.shape}")
     state = as_real_array(state, "state", ndim=1)
-    size = 2 * n if (doubled and kind in ("hamiltonian", "leapfrog")) else n
+    size = 2 * n if kind in ("hamiltonian", "leapfrog") else n
     if state.shape != (size,):
-        what = "(y, z)" if kind == "hamiltonian" else "(y_k, y_{k-1})" if kind == "leapfrog" else "y"
+        what = {"hamiltonian": "(y, z)", "leapfrog": "(y_k, y_{k-1}) or (y, v)"}.get(kind, "y")
         raise ValueError(f"state must have shape ({size},) = {what} for kind={kind!r} and n = {n}, got {state.shape}")
-    return state, K[0], b[0], kind, activation, gamma
+    return state, K, np.broadcast_to(b, (n,)), kind, activation, gamma
 
 
 def ode_jacobian(state, K_j, b_j, *, kind="resnet", activation="tanh", gamma=0.0):
@@ -315,7 +318,7 @@ def ode_jacobian(state, K_j, b_j, *, kind="resnet", activation="tanh", gamma=0.0
     numpy.ndarray, shape (n, n) or (2n, 2n)
         ``J[i, k] = ∂(rate of state_i)/∂ state_k``; eigenvalues by ``numpy.linalg.eigvals``.
     """
-    state, K, b, kind, activation, gamma = _one_layer_args(state, K_j, b_j, kind, activation, gamma, doubled=True)
+    state, K, b, kind, activation, gamma = _one_layer_args(state, K_j, b_j, kind, activation, gamma)
     n = K.shape[0]
     if kind in ("resnet", "antisymmetric"):
         M = K if kind == "resnet" else _antisymmetric_kernel(K, gamma)
@@ -356,7 +359,7 @@ def layer_jacobian(state, K_j, b_j, h, *, kind="resnet", activation="tanh", gamm
     -------
     numpy.ndarray, shape (n, n) or (2n, 2n)
     """
-    state, K, b, kind, activation, gamma = _one_layer_args(state, K_j, b_j, kind, activation, gamma, doubled=True)
+    state, K, b, kind, activation, gamma = _one_layer_args(state, K_j, b_j, kind, activation, gamma)
     h = check_positive(h, "h")
     n = K.shape[0]
     I = np.eye(n)
