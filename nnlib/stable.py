@@ -14,7 +14,7 @@ Data ``Y ∈ R^{s×n}``, one example per **row**. A network of ``N = num_layers`
 
 1. **ResNet = forward Euler** (§7.1, {prf:ref}`def-resnet-forward-euler`). (2.1)
    ``Y_{j+1} = Y_j + h σ(Y_j K_j + b_j)`` is forward Euler for (3.5) ``ẏ = σ(K(t)ᵀ y + b(t))``
-   (columns ``y = ``row``ᵀ``). :func:`forward` with ``kind="resnet"``.
+   (there ``y`` is a column, the transposed row). :func:`forward` with ``kind="resnet"``.
 2. **Example 1** (§7.2, {prf:ref}`ex-haber-ruthotto-1`): :data:`EXAMPLE_1` holds ``K₊, K₋, K₀``, the
    three inputs, ``h = 0.1``, ``N = 10``, ``b = 0``, tanh.
 3. **Stability** (§7.3). The ODE's Jacobian (3.7) ``J = diag(σ'(Kᵀy + b)) Kᵀ`` is
@@ -45,7 +45,7 @@ to every block. ``HamiltonianNN.m`` (with ``Z₀ = 0``)::
 
     Z_{k+1} = Z_k − h σ(K_Mᵀ Y_k + b_k),   Y_{k+1} = Y_k + h σ(K_M Z_{k+1} + b_k)
 
-becomes, since ``(K_Mᵀ Y_M)ᵀ = Y K_M = Y Kᵀ`` and ``(K_M Z_M)ᵀ = Z K``,
+becomes, since ``(K_Mᵀ Y_M)ᵀ = Y K_M = Y Kᵀ`` and ``(K_M Z_M)ᵀ = Z K``::
 
     Z_{k+1} = Z_k − h σ(Y_k K_kᵀ + b_k),   Y_{k+1} = Y_k + h σ(Z_{k+1} K_k + b_k).
 
@@ -54,14 +54,15 @@ becomes, since ``(K_Mᵀ Y_M)ᵀ = Y K_M = Y Kᵀ`` and ``(K_M Z_M)ᵀ = Z K``,
 
     Y_{k+1} = 2 Y_k − Y_{k−1} − h² K_Mᵀ σ(K_M Y_k + b_k)
 
-becomes, transposing each term, ``(K_Mᵀ σ(K_M Y_M + b))ᵀ = σ(Y K_Mᵀ + b) K_M = σ(Y K + b) Kᵀ``:
+becomes, transposing each term, ``(K_Mᵀ σ(K_M Y_M + b))ᵀ = σ(Y K_Mᵀ + b) K_M = σ(Y K + b) Kᵀ``::
 
     Y_{k+1} = 2 Y_k − Y_{k−1} − h² σ(Y_k K_k + b_k) K_kᵀ.
 
 It is the leapfrog (central-difference) scheme for ``ÿ = −σ(y K + b) Kᵀ``, i.e. in columns
 ``ÿ = −K σ(Kᵀ y + b)``, whose linearisation ``−K D Kᵀ`` (``D = diag σ' ≥ 0``) is symmetric negative
 semidefinite. With ``Y_{−1} = Y₀`` the first step is ``Y₁ = Y₀ − h² σ(Y₀K₀ + b₀)K₀ᵀ`` (Meganet's
-choice; the textbook Störmer start would use ``h²/2``).
+choice; the textbook Störmer start would use ``h²/2``). ``tests/test_stable.py`` runs Meganet's
+column loops literally and checks that these row forms reproduce them.
 
 Everything is numpy (float64) except :func:`torch_network` and :func:`train_classifier`, which
 import torch when called.
