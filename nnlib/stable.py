@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_real_array, check_flag, check_int, check_positive, check_real, check_seed
+from ._validate import as_real_array, check_int, check_positive, check_seed
 
 __all__ = [
     "KINDS", "ACTIVATIONS", "EXAMPLE_1",
