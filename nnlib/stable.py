@@ -792,26 +792,6 @@ def _initial_weights(kind, num_layers, width, K0, b0):
     return K0, as_real_array(b0, "b0")
 
 
-def _adam(params, objective, *, steps, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    """Plain Adam (Kingma & Ba, bias-corrected), as ``torch.optim.Adam`` with its defaults.
-
-    Written out because constructing any ``torch.optim`` optimiser imports ``torch._dynamo``, which
-    costs several seconds of a chapter's 60 s budget.
-    """
-    import torch
-
-    m = [torch.zeros_like(p) for p in params]
-    v = [torch.zeros_like(p) for p in params]
-    for t in range(1, steps + 1):
-        grads = torch.autograd.grad(objective(), params)
-        with torch.no_grad():
-            for p, g, m_p, v_p in zip(params, grads, m, v):
-                m_p.mul_(beta1).add_(g, alpha=1 - beta1)
-                v_p.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = (v_p / (1 - beta2 ** t)).sqrt_().add_(eps)
-                p.addcdiv_(m_p, denom, value=-lr / (1 - beta1 ** t))
-
-
 def _fit_level(net, W, mu, data, *, alpha, weight_decay, steps, lr, optimizer):
     """Minimise cross-entropy + smoothness + weight decay over (K, b, W, μ); returns the objective history."""
     import torch
@@ -828,9 +808,13 @@ def _fit_level(net, W, mu, data, *, alpha, weight_decay, steps, lr, optimizer):
         history.append(float(value.detach()))
         return value
 
-    if optimizer == "adam":
-        _adam(params, objective, steps=steps, lr=lr)
-    else:  # torch.optim imports torch._dynamo on first use: several seconds, once per process
+    if optimizer == "adam":   # torch's Adam, as in nnlib.training: one implementation of the algorithm
+        opt = torch.optim.Adam(params, lr=lr)
+        for _ in range(steps):
+            opt.zero_grad()
+            objective().backward()
+            opt.step()
+    else:
         opt = torch.optim.LBFGS(params, lr=lr, max_iter=steps, max_eval=2 * steps, history_size=20,
                                 line_search_fn="strong_wolfe", tolerance_grad=1e-10, tolerance_change=1e-14)
 

@@ -520,20 +520,6 @@ def test_import_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_adam_first_step_is_lr_times_sign_and_it_converges(rng):
-    """Adam's first bias-corrected step is −lr·g/(|g| + ε) coordinatewise (by hand), and on the
-    quadratic ½‖Ax − c‖² it reaches the least-squares solution (numpy.linalg.lstsq)."""
-    A = torch.tensor(rng.standard_normal((6, 3)))
-    c = torch.tensor(rng.standard_normal(6))
-    x = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
-    g = (A.T @ (A @ x - c)).detach().numpy()
-    objective = lambda: 0.5 * torch.sum((A @ x - c) ** 2)
-    st._adam([x], objective, steps=1, lr=0.01)
-    np.testing.assert_allclose(x.detach().numpy(), -0.01 * g / (np.abs(g) + 1e-8), rtol=1e-12)
-    st._adam([x], objective, steps=800, lr=0.05)
-    np.testing.assert_allclose(x.detach().numpy(), np.linalg.lstsq(A.numpy(), c.numpy(), rcond=None)[0], atol=1e-6)
-
-
 def test_init_scale_perturbs_the_initial_weights_reproducibly():
     """init_scale = 0 starts from Meganet's K_j = I (Hamiltonian); init_scale > 0 moves the start,
     seen in the first objective value; same seed, same start."""
