@@ -204,7 +204,7 @@ def test_telgarsky_pair_realises_the_same_function(k):
 
 
 # ----------------------------------------------------------------------------- validation
-FACTORIES = [(sawtooth, "L", 60), (yarotsky_square, "m", 60), (multiply, "m", 60)]
+FACTORIES = [(sawtooth, "num_compositions", 60), (yarotsky_square, "m", 60), (multiply, "m", 60)]
 
 
 @pytest.mark.parametrize("factory, name, top", FACTORIES + [(lambda k: telgarsky_pair(k), "k", 20)])

@@ -418,7 +418,8 @@ def test_simulated_validation():
         (lambda: simulated(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2).double()), FLOAT16),
          ValueError, "dtype"),
         (lambda: simulated(torch.nn.Sequential(torch.nn.Linear(2, 2).half()), FLOAT16), TypeError, "float32"),
-        (lambda: simulated(good, "fp16"), TypeError, "fmt"),
+        (lambda: simulated(good, "fp16"), ValueError, "fmt must be a Format or one of"),
+        (lambda: simulated(good, 16), TypeError, "fmt"),
         (lambda: simulated(good, FLOAT16, stochastic="yes"), TypeError, "stochastic"),
         (lambda: simulated(good, FLOAT16, True, np.random.default_rng()), TypeError, "generator"),
     ]
@@ -458,14 +459,24 @@ def test_rounding_error_is_at_most_unit_roundoff(fmt):
     assert abs(round_to(tie, fmt)[0] - tie[0]) / tie[0] == fmt.unit_roundoff / (1 + fmt.unit_roundoff)
 
 
-def test_read_only_arrays_round_without_warnings():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["auto", "own"])
+def test_read_only_arrays_round_without_warnings(dtype, method):
     import warnings
-    x = np.array([0.1, 1.0 + 2.0**-11])
+
+    x = np.array([0.1, 1.0 + 2.0**-11, 1.0 + 3 * 2.0**-11, -70000.0, 2.0**-26, 3.0], dtype=dtype)
+    before = x.copy()
     x.setflags(write=False)
+    assert not x.flags.writeable                      # the input really is read-only
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        y = round_to(x.astype(np.float32), FLOAT16)
-        x32 = np.array([0.1, 1.5], dtype=np.float32)
-        x32.setflags(write=False)
-        y32 = round_to(x32, FLOAT16)
-    assert y.dtype == np.float32 and y32.tolist() == [np.float32(round_to(np.array([0.1], np.float32), FLOAT16)[0]), 1.5]
+        warnings.simplefilter("error")                # torch.from_numpy warns on read-only arrays
+        y = round_to(x, FLOAT16, method=method)
+        s = round_to(x, FLOAT16, stochastic=True, generator=np.random.default_rng(0))
+    # oracle: numpy's own float -> float16 conversion (a single correct rounding, ties to even)
+    with np.errstate(over="ignore"):
+        expected = x.astype(np.float16).astype(dtype)
+    assert y.dtype == dtype and y.tolist() == expected.tolist()
+    assert np.array_equal(x, before) and not x.flags.writeable      # input untouched
+    with np.errstate(over="ignore"):                  # -70000 overflows to -inf, as it should
+        assert np.array_equal(s.astype(np.float16).astype(dtype), s)     # stochastic results are float16 numbers
+    assert s[-1] == 3.0 and s[3] == -np.inf
