@@ -3,6 +3,7 @@
 Serves every chapter (the API conventions of the API reference page).
 """
 import ast
+import re
 import importlib
 import subprocess
 import sys
@@ -145,3 +146,11 @@ def test_set_seed_restarts_the_default_generator_in_process():
     set_seed(3)
     assert np.array_equal(random_network([1, 3, 1]).layers[0][0], first)
     assert isinstance(default_generator(), np.random.Generator)
+
+
+def test_api_page_has_a_section_per_module():
+    """api.md lists the modules by hand (with the chapter each serves): a new module needs a section."""
+    text = (ROOT / "api.md").read_text()
+    documented = set(re.findall(r"\.\. automodule:: nnlib\.(\w+)", text))
+    assert documented == set(MODULES), f"missing: {sorted(set(MODULES) - documented)}, extra: {sorted(documented - set(MODULES))}"
+    assert all(opt in text for opt in (":members:", ":undoc-members:"))
