@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import as_real_array, check_flag, check_interval, check_network, check_real
+from ._validate import as_generator, as_real_array, check_flag, check_interval, check_network, check_real
 
 __all__ = ["total_variation", "neuron_variations", "Indicatrix", "indicatrix", "Uniform", "Gaussian",
            "expected_crossings"]
@@ -280,8 +280,9 @@ class Uniform:
         return self.cdf(hi) - self.cdf(lo)
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
-        """``size`` independent draws (float64) from ``rng``."""
-        return rng.uniform(self.low, self.high, size=size)
+        """``size`` independent draws (float64) from ``rng`` (a seed, a generator, or ``None``:
+        nnlib's default generator)."""
+        return as_generator(rng, "rng").uniform(self.low, self.high, size=size)
 
     def __neg__(self) -> "Uniform":
         return Uniform(-self.high, -self.low)
@@ -324,8 +325,9 @@ class Gaussian:
         return np.where(a >= 0, upper, lower)
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
-        """``size`` independent draws (float64) from ``rng``."""
-        return rng.normal(self.mean, self.std, size=size)
+        """``size`` independent draws (float64) from ``rng`` (a seed, a generator, or ``None``:
+        nnlib's default generator)."""
+        return as_generator(rng, "rng").normal(self.mean, self.std, size=size)
 
     def __neg__(self) -> "Gaussian":
         return Gaussian(-self.mean, self.std)

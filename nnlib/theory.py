@@ -114,7 +114,7 @@ def one_step_bound(net, interval, *, bias_grads, lr, eps, density_bound: float =
     """Bound on ``E[pieces]`` of the network after one perturbed gradient step.
 
     Chapter 4 "The main theorem", {prf:ref}`thm-one-step-bound` (our derivation, not the paper's
-    constants):
+    constants)::
 
         E[pieces(R(Φ̃)|_D)] <= 1 + Σ_{j=1}^{L-1} Σ_{i : g_{j,i} != 0} c V_D(h̃_{j,i}) / (ε η |g_{j,i}|).
 
