@@ -43,20 +43,19 @@ def as_real_array(value, name: str, ndim: int | None = None) -> np.ndarray:
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an ``int`` if it is an integer in ``[minimum, maximum]``, else raise.
 
-    ``bool`` is rejected; numpy integers are accepted. With both bounds, the messages state the
-    allowed range (``"L must be an integer in [1, 60], got 0"``).
+    ``bool`` is rejected; numpy integers are accepted. With both bounds, every message also states
+    the allowed range (``"k must be >= 1 (an integer in [1, 60]), got 0"``).
     """
     both = minimum is not None and maximum is not None
+    allowed = f" (an integer in [{minimum}, {maximum}])" if both else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        what = f"an integer in [{minimum}, {maximum}]" if both else "an integer"
-        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}")
+        where = f" in [{minimum}, {maximum}]" if both else ""
+        raise TypeError(f"{name} must be an integer{where}, got {type(value).__name__} {value!r}")
     value = int(value)
-    if both and not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value}")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}{allowed}, got {value}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise ValueError(f"{name} must be <= {maximum}{allowed}, got {value}")
     return value
 
 

@@ -133,7 +133,7 @@ def test_invalid_layers_raise_naming_layer_and_argument(layers, error, message):
         (lambda: random_network([1, 0, 1], seed=0), ValueError, r"widths\[1\] must be >= 1"),
         (lambda: random_network([1, 2.5, 1], seed=0), TypeError, r"widths\[1\] must be an integer"),
         (lambda: random_network([1, 2, 1], seed=0, bias_std=-1), ValueError, "bias_std must be >= 0"),
-        (lambda: set_seed(-1), ValueError, r"seed must be an integer in \[0, 4294967295\], got -1"),
+        (lambda: set_seed(-1), ValueError, r"seed must be >= 0 \(an integer in \[0, 4294967295\]\), got -1"),
         (lambda: set_seed(1.5), TypeError, "seed must be an integer"),
         (lambda: compose(random_network([2, 2, 1], seed=0), random_network([1, 2, 1], seed=0)), ValueError, "inner has 1 outputs but outer has 2 inputs"),
         (lambda: compose("f", random_network([1, 2, 1], seed=0)), TypeError, "outer must be an nnlib ReLUNetwork"),
