@@ -148,9 +148,16 @@ def test_set_seed_restarts_the_default_generator_in_process():
     assert isinstance(default_generator(), np.random.Generator)
 
 
+# Modules whose chapters (6, 7, 8) are not in the book yet: their docstrings cite labels of those
+# chapters, which the -W -n build cannot resolve before the chapters exist. Add their sections to
+# api.md together with the chapters, then empty this set.
+PENDING_CHAPTER = {"initialization", "firenet", "stable"}
+
+
 def test_api_page_has_a_section_per_module():
     """api.md lists the modules by hand (with the chapter each serves): a new module needs a section."""
     text = (ROOT / "api.md").read_text()
     documented = set(re.findall(r"\.\. automodule:: nnlib\.(\w+)", text))
-    assert documented == set(MODULES), f"missing: {sorted(set(MODULES) - documented)}, extra: {sorted(documented - set(MODULES))}"
+    wanted = set(MODULES) - PENDING_CHAPTER
+    assert documented == wanted, f"missing: {sorted(wanted - documented)}, extra: {sorted(documented - wanted)}"
     assert all(opt in text for opt in (":members:", ":undoc-members:"))
