@@ -12,6 +12,10 @@ from fractions import Fraction
 
 import numpy as np
 
+__all__ = ["as_real_array", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
+           "check_network", "check_seed", "as_generator", "check_generator", "check_format", "check_choice",
+           "check_callables", "check_callable"]
+
 
 def as_real_array(value, name: str, ndim: int | None = None) -> np.ndarray:
     """Return ``value`` as a float64 array, or raise naming ``name``.
@@ -37,14 +41,21 @@ def as_real_array(value, name: str, ndim: int | None = None) -> np.ndarray:
 
 
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    """Return ``value`` as an ``int`` if it is an integer in ``[minimum, maximum]``, else raise."""
+    """Return ``value`` as an ``int`` if it is an integer in ``[minimum, maximum]``, else raise.
+
+    ``bool`` is rejected; numpy integers are accepted. With both bounds, every message also states
+    the allowed range (``"k must be >= 1 (an integer in [1, 60]), got 0"``).
+    """
+    both = minimum is not None and maximum is not None
+    allowed = f" (an integer in [{minimum}, {maximum}])" if both else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+        where = f" in [{minimum}, {maximum}]" if both else ""
+        raise TypeError(f"{name} must be an integer{where}, got {type(value).__name__} {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}{allowed}, got {value}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise ValueError(f"{name} must be <= {maximum}{allowed}, got {value}")
     return value
 
 
@@ -115,6 +126,64 @@ def check_seed(seed, name: str = "seed"):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"{name} must be None, a non-negative integer or a numpy Generator, got {type(seed).__name__} {seed!r}")
     return check_int(seed, name, minimum=0)
+
+
+def as_generator(seed, name: str = "seed") -> np.random.Generator:
+    """A numpy ``Generator`` for ``seed`` (validated by :func:`check_seed`).
+
+    ``None`` gives nnlib's own default generator (:func:`nnlib.reproducibility.default_generator`,
+    which :func:`nnlib.reproducibility.set_seed` seeds); an integer gives ``default_rng(seed)``; a
+    generator is returned as is.
+    """
+    seed = check_seed(seed, name)
+    if seed is None:
+        from .reproducibility import default_generator  # reproducibility imports this module
+
+        return default_generator()
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def check_generator(generator, kind: str = "numpy", name: str = "generator"):
+    """``None``, or a ``numpy.random.Generator`` (``kind="numpy"``) / ``torch.Generator`` (``kind="torch"``)."""
+    if generator is None:
+        return None
+    if kind == "numpy":
+        if not isinstance(generator, np.random.Generator):
+            raise TypeError(f"{name} must be a numpy.random.Generator for numpy input, got {type(generator).__name__}")
+        return generator
+    import torch  # only reached for tensor input, so torch is already imported
+
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator for tensor input, got {type(generator).__name__}")
+    return generator
+
+
+def check_choice(value, name: str, allowed) -> str:
+    """Return ``value`` if it is one of ``allowed`` (strings), else raise naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {tuple(allowed)}, got {type(value).__name__} {value!r}")
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+    return value
+
+
+def check_callables(value, name: str) -> tuple:
+    """A list or tuple of callables, returned as a tuple."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list or tuple of callables, got {type(value).__name__}")
+    for k, v in enumerate(value):
+        check_callable(v, f"{name}[{k}]")
+    return tuple(value)
+
+
+def check_callable(value, name: str):
+    """Return ``value`` if it is callable, else raise naming ``name``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+    return tuple(value)
 
 
 def check_format(fmt, name: str = "fmt"):

@@ -9,13 +9,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import check_int, check_interval
+from ._validate import check_flag, check_int, check_interval, check_network
 from .pieces import propagate_knots
 
 __all__ = ["sup_error_to_square", "square_error_lower_bound"]
 
 
-def sup_error_to_square(net, interval=(0.0, 1.0), exact: bool = False):
+def sup_error_to_square(net, interval=(0.0, 1.0), *, exact: bool = False):
     """``sup_{x ∈ interval} |R(Φ)(x) − x²|``, computed exactly from the knots (no sampling).
 
     Chapter 2, {prf:ref}`prop-yarotsky-square`; checked by ``tests/test_approximation.py``.
@@ -28,11 +28,23 @@ def sup_error_to_square(net, interval=(0.0, 1.0), exact: bool = False):
     net : ReLUNetwork
         Univariate network.
     interval : (a, b)
-        Finite interval.
-    exact : bool
+        Finite interval; default ``(0, 1)``, where Yarotsky's construction lives.
+    exact : bool, keyword-only
         Rational arithmetic (returns a ``Fraction``) instead of float64 (returns a ``float``).
+
+    Returns
+    -------
+    float or Fraction
+
+    Examples
+    --------
+    >>> from nnlib.constructions import yarotsky_square
+    >>> sup_error_to_square(yarotsky_square(2), exact=True)   # 4^-(m+1) for m = 2
+    Fraction(1, 64)
     """
+    check_network(net, univariate=True)
     interval = check_interval(interval, allow_none=False)
+    exact = check_flag(exact, "exact")
     last = propagate_knots(net, interval, exact=exact)[-1]
     x, y = last.x, last.z[:, 0]
     x0, x1, y0, y1 = x[:-1], x[1:], y[:-1], y[1:]
@@ -53,6 +65,22 @@ def square_error_lower_bound(num_pieces: int, interval=(0.0, 1.0)) -> float:
     ``tests/test_approximation.py::test_lower_bound_holds_for_random_networks``. ``ℓ`` is the
     interval's length: some piece is at least ``ℓ / P`` long, and no affine function is closer
     than ``h² / 8`` to ``x²`` on an interval of length ``h``.
+
+    Parameters
+    ----------
+    num_pieces : int
+        ``P >= 1``.
+    interval : (a, b)
+        Finite interval, default ``(0, 1)``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> square_error_lower_bound(4)      # (1/4)² / 8
+    0.0078125
     """
     num_pieces = check_int(num_pieces, "num_pieces", minimum=1)
     a, b = check_interval(interval, allow_none=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import check_callable, check_int
 from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
@@ -26,8 +27,7 @@ class CheckFailed(AssertionError):
 
 
 def _check_callable(student_function) -> None:
-    if not callable(student_function):
-        raise TypeError(f"student_function must be callable, got {type(student_function).__name__}")
+    check_callable(student_function, "student_function")
 
 
 def _call(name: str, function, args: tuple, where: str, hint: str):
@@ -102,6 +102,7 @@ def check_shallow_breakpoints(student_function, num_random: int = 50) -> None:
         If ``student_function`` is not callable.
     """
     _check_callable(student_function)
+    num_random = check_int(num_random, "num_random", minimum=0)
     cases = _hand_made_shallow_cases()
     rng = np.random.default_rng(12345)
     for k in range(num_random):

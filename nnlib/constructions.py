@@ -12,32 +12,21 @@ Checked by ``tests/test_constructions.py`` against an independent rational forwa
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ._validate import check_int
 from .networks import ReLUNetwork, compose
 
 __all__ = ["hat", "sawtooth", "yarotsky_square", "multiply", "telgarsky_pair", "MAX_DEPTH", "MAX_PAIR_K"]
 
 #: Largest number of compositions accepted by :func:`sawtooth`, :func:`yarotsky_square` and
 #: :func:`multiply`. The networks themselves are tiny at any depth; the cap only rejects absurd
-#: arguments. Piece counting is feasible up to about ``L = 26`` (``2^L`` knots in memory) and
-#: float64 represents the knots ``k / 2^L`` exactly up to ``L = 52``.
+#: arguments. Piece counting of ``sawtooth(k)`` is feasible up to about ``k = 26`` (``2^k`` knots in
+#: memory) and float64 represents the knots ``i / 2^k`` exactly up to ``k = 52``.
 MAX_DEPTH = 60
 
 #: Largest ``k`` accepted by :func:`telgarsky_pair`; its shallow network has ``2^k + 1`` neurons.
 MAX_PAIR_K = 20
-
-
-def _check_count(value, name: str, maximum: int) -> int:
-    """An ``int`` in ``[1, maximum]``; ``TypeError`` for non-integers and bools, else ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer in [1, {maximum}], got {type(value).__name__} {value!r}")
-    value = int(value)
-    if not 1 <= value <= maximum:
-        raise ValueError(f"{name} must be an integer in [1, {maximum}], got {value}")
-    return value
 
 
 # Δ(x) = 2ϱ(x) − 4ϱ(x − ½) + 2ϱ(x − 1): the three hidden neurons of the hat, and its output row.
@@ -74,41 +63,45 @@ def hat() -> ReLUNetwork:
     return ReLUNetwork([(_HAT_IN, _HAT_BIAS), (_HAT_OUT, np.zeros(1))])
 
 
-def sawtooth(L: int) -> ReLUNetwork:
-    """The sawtooth ``Δ^L = Δ ∘ … ∘ Δ`` (``L`` copies of :func:`hat`).
+def sawtooth(num_compositions: int) -> ReLUNetwork:
+    """The sawtooth ``Δ^k = Δ ∘ … ∘ Δ`` (``k = num_compositions`` copies of :func:`hat`).
 
-    Chapter 2, section "Sawtooth constructions", {prf:ref}`thm-sawtooth-pieces`: ``Δ^L`` has
-    exactly ``2^L`` affine pieces on ``[0, 1]``, with breakpoints at ``k / 2^L`` and slopes
-    ``±2^L``; it is ``0`` outside ``[0, 1]`` (so ``2^L + 2`` pieces on the whole line).
+    Chapter 2, section "Sawtooth constructions", {prf:ref}`thm-sawtooth-pieces`: ``Δ^k`` has
+    exactly ``2^k`` affine pieces on ``[0, 1]``, with breakpoints at ``i / 2^k`` and slopes
+    ``±2^k``; it is ``0`` outside ``[0, 1]`` (so ``2^k + 2`` pieces on the whole line).
+
+    The network has **depth** ``L = num_compositions + 1`` (affine layers; ``L`` means the depth
+    everywhere in nnlib): ``k`` hidden layers of 3 ReLUs.
 
     Parameters
     ----------
-    L : int
-        Number of compositions, ``1 <= L <= MAX_DEPTH`` (60).
+    num_compositions : int
+        Number ``k`` of hats composed, ``1 <= k <= MAX_DEPTH`` (60). May be passed positionally.
 
     Returns
     -------
     ReLUNetwork
-        Widths ``(1, 3, …, 3, 1)`` with ``L`` hidden layers: depth ``L + 1``, ``3L`` neurons. The
+        Widths ``(1, 3, …, 3, 1)`` with ``k`` hidden layers: depth ``k + 1``, ``3k`` neurons. The
         composition merges adjacent affine maps (:func:`nnlib.networks.compose`), so hidden layers
-        ``2…L`` have the row ``[2, −4, 2]`` three times and biases ``(0, −½, −1)``.
+        ``2…k`` have the row ``[2, −4, 2]`` three times and biases ``(0, −½, −1)``.
 
     Raises
     ------
     TypeError
-        If ``L`` is not an integer (``bool`` is rejected).
+        If ``num_compositions`` is not an integer (``bool`` is rejected).
     ValueError
-        If ``L`` is outside ``[1, 60]``.
+        If ``num_compositions`` is outside ``[1, 60]``.
 
     Examples
     --------
     >>> from nnlib.pieces import count_pieces
-    >>> count_pieces(sawtooth(5), (0, 1))
-    32
+    >>> net = sawtooth(5)
+    >>> net.depth, count_pieces(net, (0, 1))
+    (6, 32)
     """
-    L = _check_count(L, "L", MAX_DEPTH)
+    k = check_int(num_compositions, "num_compositions", minimum=1, maximum=MAX_DEPTH)
     net = hat()
-    for _ in range(L - 1):
+    for _ in range(k - 1):
         net = compose(hat(), net)
     return net
 
@@ -182,7 +175,7 @@ def yarotsky_square(m: int) -> ReLUNetwork:
     >>> yarotsky_square(1)([0.0, 0.25, 0.5, 1.0])   # 0.25² = 0.0625: error 1/16 at the midpoint
     array([0.   , 0.125, 0.25 , 1.   ])
     """
-    m = _check_count(m, "m", MAX_DEPTH)
+    m = check_int(m, "m", minimum=1, maximum=MAX_DEPTH)
     return ReLUNetwork(_square_layers(m))
 
 
@@ -231,7 +224,7 @@ def multiply(m: int) -> ReLUNetwork:
     >>> float(multiply(3)([[0.5, 0.5]])[0, 0])      # exact at grid points of the square
     0.25
     """
-    m = _check_count(m, "m", MAX_DEPTH)
+    m = check_int(m, "m", minimum=1, maximum=MAX_DEPTH)
     sub = _square_layers(m)
     # Inputs of the three copies: u = (x + y)/2, x, y; output weights 2, −½, −½.
     mix = np.array([[0.5, 0.5], [1.0, 0.0], [0.0, 1.0]])
@@ -288,7 +281,7 @@ def telgarsky_pair(k: int) -> tuple:
     ValueError
         If ``k`` is outside ``[1, 20]``.
     """
-    k = _check_count(k, "k", MAX_PAIR_K)
+    k = check_int(k, "k", minimum=1, maximum=MAX_PAIR_K)
     n = 2**k
     i = np.arange(n + 1)
     c = np.where(i % 2 == 0, 2.0, -2.0) * 2.0**k

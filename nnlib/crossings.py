@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import as_real_array, check_interval, check_real
+from ._validate import as_generator, as_real_array, check_flag, check_interval, check_network, check_real
 
 __all__ = ["total_variation", "neuron_variations", "Indicatrix", "indicatrix", "Uniform", "Gaussian",
            "expected_crossings"]
@@ -60,13 +60,11 @@ def _fraction_array(v, name: str) -> np.ndarray:
     return out
 
 
-def _output_knots(net, interval, exact=False):
+def _output_knots(net, interval, exact=False, name="net"):
     """Knots and values of ``R(Φ)`` on a finite interval (exact knot propagation)."""
-    from .networks import ReLUNetwork
     from .pieces import propagate_knots
 
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
+    check_network(net, name, univariate=True)
     interval = check_interval(interval, allow_none=False)
     last = propagate_knots(net, interval, exact=exact)[-1]
     return last.x, last.z[:, 0]
@@ -78,14 +76,21 @@ def total_variation(x, y=None, *, interval=None, exact: bool = False):
     Chapter 4 "The main theorem", {prf:ref}`lem-level-crossings`. For a continuous function that is
     affine between consecutive knots, the variation is attained by the knot partition itself.
 
+    Two forms: ``total_variation(x, y)`` for knot arrays, and ``total_variation(net, interval)``
+    (or ``total_variation(net, interval=(a, b))``) for the output of a univariate network on a
+    finite interval, following the convention ``(net, interval, *, exact)`` of every function that
+    analyses a network.
+
     Parameters
     ----------
     x : array_like, shape ``(K,)``, or ReLUNetwork
         Strictly increasing knots (float or :class:`~fractions.Fraction`), or a univariate network.
-    y : array_like, shape ``(K,)``
-        Values at the knots. Must be omitted when ``x`` is a network.
+    y : array_like, shape ``(K,)``, or (a, b)
+        Values at the knots; when ``x`` is a network, the second positional argument is the
+        interval (same as ``interval=``).
     interval : (a, b), keyword-only
-        Finite interval; required for a network, not allowed with knot arrays.
+        Finite interval; required for a network (positionally or by keyword), not allowed with
+        knot arrays.
     exact : bool, keyword-only
         For a network: propagate the knots in rational arithmetic (result a Fraction).
 
@@ -104,15 +109,20 @@ def total_variation(x, y=None, *, interval=None, exact: bool = False):
     --------
     >>> total_variation([0, 1, 2], [0, 2, 1])
     3.0
+    >>> from nnlib.constructions import hat
+    >>> total_variation(hat(), (-1, 2))          # up 1 and down 1
+    2.0
     """
     from .networks import ReLUNetwork
 
+    exact = check_flag(exact, "exact")
     if isinstance(x, ReLUNetwork):
-        if y is not None:
-            raise ValueError("y must be omitted when x is a ReLUNetwork")
+        if y is not None and interval is not None:
+            raise TypeError("interval given twice: positionally (second argument) and as interval=")
+        interval = y if interval is None else interval
         if interval is None:
-            raise ValueError("interval must be given (a finite (a, b)) when x is a ReLUNetwork")
-        x, y = _output_knots(x, interval, exact)
+            raise ValueError("interval must be given (a finite (a, b)) when the first argument is a ReLUNetwork")
+        x, y = _output_knots(x, interval, exact, name="x")
     else:
         if interval is not None:
             raise ValueError("interval is only used with a ReLUNetwork; knot arrays define their own interval")
@@ -123,7 +133,7 @@ def total_variation(x, y=None, *, interval=None, exact: bool = False):
     return sum(d, Fraction(0)) if d.dtype == object else float(d.sum())
 
 
-def neuron_variations(net, interval, exact: bool = False) -> list:
+def neuron_variations(net, interval, *, exact: bool = False) -> list:
     """Variations ``V_D(h_{j,i})`` of the pre-bias inputs ``h_{j,i}(x) = (A_j x^(j-1)(x))_i``.
 
     Chapter 4 "The main theorem", {prf:ref}`thm-one-step-bound`. ``h_{j,i}`` differs from the
@@ -137,19 +147,24 @@ def neuron_variations(net, interval, exact: bool = False) -> list:
         Univariate network.
     interval : (a, b)
         Finite interval ``D``.
-    exact : bool
+    exact : bool, keyword-only
         Rational arithmetic (object arrays of Fraction).
 
     Returns
     -------
     list of numpy.ndarray
         One array of shape ``(N_j,)`` per hidden layer ``j = 1, …, L-1`` (float64, or object).
+
+    Examples
+    --------
+    >>> from nnlib.constructions import sawtooth
+    >>> [v.tolist() for v in neuron_variations(sawtooth(2), (0, 1))]   # h = x, then h = Δ(x)
+    [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
     """
-    from .networks import ReLUNetwork
     from .pieces import propagate_knots
 
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
+    check_network(net, univariate=True)
+    exact = check_flag(exact, "exact")
     interval = check_interval(interval, allow_none=False)
     record = propagate_knots(net, interval, exact=exact)[:-1]
     return [np.abs(np.diff(rec.z, axis=0)).sum(axis=0) for rec in record]
@@ -265,8 +280,9 @@ class Uniform:
         return self.cdf(hi) - self.cdf(lo)
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
-        """``size`` independent draws (float64) from ``rng``."""
-        return rng.uniform(self.low, self.high, size=size)
+        """``size`` independent draws (float64) from ``rng`` (a seed, a generator, or ``None``:
+        nnlib's default generator)."""
+        return as_generator(rng, "rng").uniform(self.low, self.high, size=size)
 
     def __neg__(self) -> "Uniform":
         return Uniform(-self.high, -self.low)
@@ -309,8 +325,9 @@ class Gaussian:
         return np.where(a >= 0, upper, lower)
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
-        """``size`` independent draws (float64) from ``rng``."""
-        return rng.normal(self.mean, self.std, size=size)
+        """``size`` independent draws (float64) from ``rng`` (a seed, a generator, or ``None``:
+        nnlib's default generator)."""
+        return as_generator(rng, "rng").normal(self.mean, self.std, size=size)
 
     def __neg__(self) -> "Gaussian":
         return Gaussian(-self.mean, self.std)

@@ -1,4 +1,4 @@
-"""A grid of training runs (depth × width × format × ε × seed) as one tidy table.
+"""A grid of training runs (architecture × format × ε × seed) as one tidy table.
 
 Chapter 4 "The main theorem", the experiments next to {prf:ref}`thm-one-step-bound`.
 
@@ -22,36 +22,42 @@ import math
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_int, check_real
+from ._validate import check_choice, check_flag, check_format, check_int, check_real
 from .networks import random_network
-from .precision import BFLOAT16, FLOAT16, FLOAT32, FLOAT64
+from .precision import FORMATS, Format
 from .theory import telgarsky_bound
+from .training import OPTIMIZERS   # the one definition (nnlib.training imports torch only when training)
 
-__all__ = ["Config", "FORMATS", "TARGETS", "make_grid", "validate_config", "run_config", "run_grid", "main"]
+__all__ = ["Config", "TARGETS", "INTERVAL", "make_grid", "validate_config", "run_config", "run_grid",
+           "plot_study", "main"]
 
-FORMATS = {"float64": FLOAT64, "float32": FLOAT32, "bfloat16": BFLOAT16, "float16": FLOAT16}
+#: Target functions by name (a callable of a float64 array), sampled on :data:`INTERVAL`.
 TARGETS = {
     "sin": lambda x: np.sin(6 * x) + 0.3 * np.sign(x),   # smooth plus a jump: needs many pieces near 0
     "square": lambda x: x ** 2,
     "triangle": lambda x: np.abs(np.mod(4 * x, 2.0) - 1.0),   # 8 pieces on [-1, 1]: a sawtooth target
 }
+#: The input interval of every run (data and piece counts).
 INTERVAL = (-1.0, 1.0)
-OPTIMIZERS = ("gd", "sgd", "adam")
 
 
 @dataclass(frozen=True)
 class Config:
-    """One training run. ``depth`` is ``L``, the number of affine layers (``L - 1`` hidden layers
-    of ``width`` neurons); data are ``n_points`` equispaced points of ``[-1, 1]``."""
+    """One training run of :func:`nnlib.training.train`.
 
-    depth: int
-    width: int
-    fmt: str
+    Chapter 5 "Numerical study". ``widths`` are the full layer widths ``(1, N_1, …, N_{L-1}, 1)``
+    (as everywhere in nnlib), so ``depth`` ``L = len(widths) - 1`` is the number of affine layers;
+    data are ``n_points`` equispaced points of :data:`INTERVAL`. ``fmt`` is a
+    :class:`nnlib.precision.Format`; a format name (``"float32"``) is converted on construction.
+    """
+
+    widths: tuple
+    fmt: Format
     eps: float
     seed: int
     optimizer: str = "adam"
@@ -62,13 +68,52 @@ class Config:
     record_every: int = 10
     batch_size: int | None = None
 
+    def __post_init__(self):
+        # Normalise what is unambiguous (a list of widths, a format name); validate_config judges the rest.
+        if isinstance(self.widths, list):
+            object.__setattr__(self, "widths", tuple(self.widths))
+        if isinstance(self.fmt, str) and self.fmt in FORMATS:
+            object.__setattr__(self, "fmt", FORMATS[self.fmt])
+
     @property
-    def widths(self) -> list:
-        return [1] + [self.width] * (self.depth - 1) + [1]
+    def depth(self) -> int:
+        """``L = len(widths) - 1``, the number of affine layers."""
+        return len(self.widths) - 1
+
+    @property
+    def width(self) -> int:
+        """The largest hidden width ``max(N_1, …, N_{L-1})`` (the width of a uniform network)."""
+        return max(self.widths[1:-1])
+
+
+def _check_widths(widths, name: str = "widths") -> tuple:
+    if not isinstance(widths, (list, tuple)):
+        raise TypeError(f"{name} must be a sequence (1, N_1, …, N_(L-1), 1), got {type(widths).__name__}")
+    if not 3 <= len(widths) <= 65:
+        raise ValueError(f"{name} must have 3 to 65 entries (depth 2 to 64), got {len(widths)}: {widths!r}")
+    for k, w in enumerate(widths):
+        check_int(w, f"{name}[{k}]", minimum=1, maximum=4096)
+    if widths[0] != 1 or widths[-1] != 1:
+        raise ValueError(f"{name} must start and end with 1 (univariate regression), got {widths!r}")
+    return tuple(int(w) for w in widths)
 
 
 def validate_config(cfg, index: int | None = None) -> Config:
-    """Check every field of ``cfg``; raise TypeError/ValueError naming the configuration and field."""
+    """Check every field of ``cfg``; raise TypeError/ValueError naming the configuration and field.
+
+    Chapter 5 "Numerical study". Called by :func:`make_grid` and :func:`run_grid` before any work.
+
+    Parameters
+    ----------
+    cfg : Config
+    index : int, optional
+        Position of ``cfg`` in a grid, for the message (``"config 3: field 'eps' …"``).
+
+    Returns
+    -------
+    Config
+        ``cfg`` itself.
+    """
     where = "config" if index is None else f"config {index}"
     if not isinstance(cfg, Config):
         raise TypeError(f"{where} must be an nnlib.experiments.Config, got {type(cfg).__name__}")
@@ -76,11 +121,15 @@ def validate_config(cfg, index: int | None = None) -> Config:
     def field_error(name, exc):
         return type(exc)(f"{where}: field '{name}': {exc}")
 
-    ints = {"depth": (2, 64), "width": (1, 4096), "seed": (0, None), "steps": (0, None),
-            "n_points": (2, None), "record_every": (1, None)}
-    for name, (lo, hi) in ints.items():
+    checks = {"widths": lambda v: _check_widths(v, "widths"), "fmt": lambda v: check_format(v, "fmt"),
+              "optimizer": lambda v: check_choice(v, "optimizer", OPTIMIZERS),
+              "target": lambda v: check_choice(v, "target", tuple(TARGETS))}
+    ints = {"seed": (0, None), "steps": (0, None), "n_points": (2, None), "record_every": (1, None)}
+    checks.update({name: (lambda v, name=name, lo=lo, hi=hi: check_int(v, name, minimum=lo, maximum=hi))
+                   for name, (lo, hi) in ints.items()})
+    for name, check in checks.items():
         try:
-            check_int(getattr(cfg, name), name, minimum=lo, maximum=hi)
+            check(getattr(cfg, name))
         except (TypeError, ValueError) as exc:
             raise field_error(name, exc) from None
     for name, ok, rule in (("eps", lambda v: 0 <= v < 1, "in [0, 1)"), ("lr", lambda v: v > 0, "> 0")):
@@ -90,9 +139,6 @@ def validate_config(cfg, index: int | None = None) -> Config:
             raise field_error(name, exc) from None
         if not ok(v):
             raise ValueError(f"{where}: field '{name}' must be {rule}, got {v}")
-    for name, allowed in (("fmt", FORMATS), ("optimizer", OPTIMIZERS), ("target", TARGETS)):
-        if getattr(cfg, name) not in allowed:
-            raise ValueError(f"{where}: field '{name}' must be one of {sorted(allowed)}, got {getattr(cfg, name)!r}")
     if cfg.batch_size is not None:
         try:
             check_int(cfg.batch_size, "batch_size", minimum=1, maximum=cfg.n_points)
@@ -103,24 +149,49 @@ def validate_config(cfg, index: int | None = None) -> Config:
     return cfg
 
 
-def make_grid(depths, widths, formats, epsilons, seeds, **common) -> list:
-    """All configurations ``depth × width × format × ε × seed`` (in that nesting order).
+def make_grid(widths, formats, epsilons, seeds, **common) -> list:
+    """All configurations ``widths × format × ε × seed`` (in that nesting order).
 
-    ``common`` sets the remaining :class:`Config` fields (``optimizer``, ``lr``, ``steps``, …).
-    Every configuration is validated before the list is returned.
+    Chapter 5 "Numerical study".
+
+    Parameters
+    ----------
+    widths : list of sequences of int
+        Architectures, each the full layer widths ``(1, N_1, …, N_{L-1}, 1)``; e.g.
+        ``[[1] + [8] * (L - 1) + [1] for L in (2, 4, 8)]`` for width 8 at depths 2, 4, 8.
+    formats : list of Format or str
+        Working precisions (format names are converted).
+    epsilons, seeds : list
+        Perturbation levels ``ε`` and seeds.
+    **common
+        The remaining :class:`Config` fields (``optimizer``, ``lr``, ``steps``, …).
+
+    Returns
+    -------
+    list of Config
+        Every configuration validated (:func:`validate_config`).
+
+    Examples
+    --------
+    >>> grid = make_grid([[1, 4, 1], [1, 4, 4, 1]], ["float32"], [0.0], [0, 1], steps=10)
+    >>> [(c.depth, str(c.fmt), c.seed) for c in grid]
+    [(2, 'float32', 0), (2, 'float32', 1), (3, 'float32', 0), (3, 'float32', 1)]
     """
-    known = {f.name for f in fields(Config)} - {"depth", "width", "fmt", "eps", "seed"}
+    known = {f.name for f in fields(Config)} - {"widths", "fmt", "eps", "seed"}
     for key in common:
         if key not in known:
             raise TypeError(f"unknown Config field {key!r}; allowed: {sorted(known)}")
-    axes = {"depths": depths, "widths": widths, "formats": formats, "epsilons": epsilons, "seeds": seeds}
+    axes = {"widths": widths, "formats": formats, "epsilons": epsilons, "seeds": seeds}
     for name, axis in axes.items():
         if isinstance(axis, (str, bytes)) or not hasattr(axis, "__iter__"):
             raise TypeError(f"{name} must be a list of values, got {type(axis).__name__}")
         if len(list(axis)) == 0:
             raise ValueError(f"{name} must not be empty")
-    grid = [Config(depth=d, width=w, fmt=f, eps=e, seed=s, **common)
-            for d in depths for w in widths for f in formats for e in epsilons for s in seeds]
+    for k, w in enumerate(widths):
+        if not isinstance(w, (list, tuple)):
+            raise TypeError(f"widths[{k}] must be a sequence of layer widths (1, N_1, …, 1), got {type(w).__name__}")
+    grid = [Config(widths=tuple(w), fmt=f, eps=e, seed=s, **common)
+            for w in widths for f in formats for e in epsilons for s in seeds]
     for k, cfg in enumerate(grid):
         validate_config(cfg, k)
     return grid
@@ -136,6 +207,18 @@ def run_config(cfg: Config) -> dict:
     ``zero_update_fraction`` and ``mean_inv_update`` (Assumption (A): fraction of hidden bias
     updates that are exactly 0, and the mean of ``1/|Δb|`` over the others), ``final_dead`` and
     ``seconds`` (wall time; the only column that differs between repetitions).
+    The config columns are the fields (``widths`` a tuple, ``fmt`` the format's name) plus ``depth``
+    and ``width``.
+
+    Chapter 5 "Numerical study".
+
+    Parameters
+    ----------
+    cfg : Config
+
+    Returns
+    -------
+    dict
     """
     from .training import torch_threads, train   # torch is imported by the worker, not by the caller
 
@@ -146,7 +229,7 @@ def run_config(cfg: Config) -> dict:
     net = random_network(cfg.widths, seed=cfg.seed)
     with torch_threads(1):
         res = train(net, x, y, steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer, batch_size=cfg.batch_size,
-                    fmt=FORMATS[cfg.fmt], eps=cfg.eps, seed=cfg.seed, interval=INTERVAL,
+                    fmt=cfg.fmt, eps=cfg.eps, seed=cfg.seed, interval=INTERVAL,
                     record_every=cfg.record_every)
     from .pieces import count_pieces
     from .tracking import network_state
@@ -154,7 +237,8 @@ def run_config(cfg: Config) -> dict:
     final = network_state(res.final_network, INTERVAL)   # pieces and regions in one propagation
     upd = np.abs(res.bias_update)
     nonzero = upd[upd > 0]
-    row = asdict(cfg)
+    row = {f.name: getattr(cfg, f.name) for f in fields(Config)}
+    row.update(depth=cfg.depth, width=cfg.width, fmt=str(cfg.fmt))
     row.update(
         final_loss=res.final_loss,
         initial_pieces=int(res.pieces[0]) if res.pieces.size else count_pieces(net, INTERVAL),
@@ -175,6 +259,8 @@ def run_config(cfg: Config) -> dict:
 # ----------------------------------------------------------------------------- the grid
 def run_grid(configs, *, n_jobs: int = 2, scheduler=None, progress: bool = False):
     """Run every configuration, in parallel; return a tidy :class:`pandas.DataFrame`.
+
+    Chapter 5 "Numerical study".
 
     Parameters
     ----------
@@ -202,8 +288,7 @@ def run_grid(configs, *, n_jobs: int = 2, scheduler=None, progress: bool = False
     for k, cfg in enumerate(configs):
         validate_config(cfg, k)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
+    progress = check_flag(progress, "progress")
     if scheduler is not None and not isinstance(scheduler, str) and type(scheduler).__name__ != "Client":
         raise TypeError(f"scheduler must be an address string or a distributed.Client, got {type(scheduler).__name__}")
 
@@ -236,16 +321,31 @@ def _collect(parallel, jobs, total, progress):
 
 # ----------------------------------------------------------------------------- figures
 def plot_study(table, out_dir) -> list:
-    """Median pieces, max slope and final loss against depth, one line per format and width."""
-    import matplotlib
+    """Median pieces, max slope and final loss against depth, one line per format and width.
 
-    matplotlib.use("Agg")   # files only; never opens a window
-    import matplotlib.pyplot as plt
+    Chapter 5 "Numerical study" (the command line's figures). Draws on
+    :class:`matplotlib.figure.Figure` objects and saves them as PNG files: no pyplot state, no
+    backend switch, no window.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The output of :func:`run_grid`.
+    out_dir : str or pathlib.Path
+        Existing directory for the PNG files.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The three files written.
+    """
+    from matplotlib.figure import Figure
 
     out_dir = Path(out_dir)
     paths = []
     for column, log in (("final_pieces", True), ("max_slope", True), ("final_loss", True)):
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        fig = Figure(figsize=(5, 3.5))
+        ax = fig.add_subplot()
         med = table.groupby(["fmt", "width", "depth"])[column].median().reset_index()
         colours = {fmt: f"C{k}" for k, fmt in enumerate(sorted(med["fmt"].unique()))}
         styles = {w: s for w, s in zip(sorted(med["width"].unique()), ["-", "--", ":", "-."] * 8)}
@@ -263,15 +363,14 @@ def plot_study(table, out_dir) -> list:
         fig.tight_layout()
         path = out_dir / f"{column}_vs_depth.png"
         fig.savefig(path, dpi=120)
-        plt.close(fig)
         paths.append(path)
     return paths
 
 
 # ----------------------------------------------------------------------------- command line
-FULL_STUDY = dict(depths=[2, 4, 8, 12], widths=[8, 16], formats=["float64", "float32", "bfloat16", "float16"],
+FULL_STUDY = dict(depths=[2, 4, 8, 12], hidden_widths=[8, 16], formats=["float64", "float32", "bfloat16", "float16"],
                   epsilons=[0.0, 1e-2], seeds=[0, 1, 2, 3, 4], steps=2000, record_every=20)
-QUICK_STUDY = dict(depths=[2, 4], widths=[8], formats=["float64", "float16"], epsilons=[0.0], seeds=[0],
+QUICK_STUDY = dict(depths=[2, 4], hidden_widths=[8], formats=["float64", "float16"], epsilons=[0.0], seeds=[0],
                    steps=100, record_every=10)
 
 
@@ -281,7 +380,7 @@ def _parser():
                    help="output directory (created); default: a new temporary directory")
     p.add_argument("--quick", action="store_true", help="a small smoke-test grid instead of the full study")
     p.add_argument("--depths", type=int, nargs="+")
-    p.add_argument("--widths", type=int, nargs="+")
+    p.add_argument("--hidden-widths", type=int, nargs="+", help="N of the uniform architectures (1, N, …, N, 1)")
     p.add_argument("--formats", nargs="+", choices=sorted(FORMATS))
     p.add_argument("--epsilons", type=float, nargs="+")
     p.add_argument("--seeds", type=int, help="number of seeds (0 … n-1)")
@@ -297,15 +396,23 @@ def _parser():
 
 
 def main(argv=None) -> Path:
-    """Command-line entry point; returns the output directory."""
+    """Command-line entry point (``python -m nnlib.experiments``); returns the output directory.
+
+    Chapter 5 "Numerical study". ``--depths`` × ``--hidden-widths`` give the uniform architectures
+    ``(1, N, …, N, 1)`` of each depth ``L``.
+    """
     args = _parser().parse_args(argv)
     study = dict(QUICK_STUDY if args.quick else FULL_STUDY)
-    for key in ("depths", "widths", "formats", "epsilons", "steps", "record_every"):
+    for key in ("depths", "hidden_widths", "formats", "epsilons", "steps", "record_every"):
         if getattr(args, key) is not None:
             study[key] = getattr(args, key)
     if args.seeds is not None:
         study["seeds"] = list(range(args.seeds))
     study.update(optimizer=args.optimizer, lr=args.lr, target=args.target)
+    depths, hidden = study.pop("depths"), study.pop("hidden_widths")
+    for k, d in enumerate(depths):
+        check_int(d, f"depths[{k}]", minimum=2, maximum=64)
+    study["widths"] = [[1] + [n] * (d - 1) + [1] for d in depths for n in hidden]
     configs = make_grid(**study)            # every configuration is validated before any work
     out = Path(tempfile.mkdtemp(prefix="nnlib-study-")) if args.out is None else args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -313,6 +420,7 @@ def main(argv=None) -> Path:
     table = run_grid(configs, n_jobs=args.n_jobs, scheduler=args.scheduler, progress=not args.no_progress)
     elapsed = time.perf_counter() - t0
     table.to_csv(out / "results.csv", index=False)
+    study = {**study, "formats": [str(f) for f in study["formats"]], "depths": depths, "hidden_widths": hidden}
     (out / "study.json").write_text(json.dumps({**study, "runs": len(configs), "seconds": elapsed}, indent=1))
     plot_study(table, out)
     print(f"{len(configs)} runs in {elapsed:.1f} s; results in {out}")

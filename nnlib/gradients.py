@@ -11,8 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import as_real_array
-from .networks import ReLUNetwork
+from ._validate import as_real_array, check_choice, check_flag, check_network
 
 __all__ = ["reference_gradient"]
 
@@ -115,7 +114,7 @@ def _flint_available() -> bool:
     return True
 
 
-def reference_gradient(net, x, y, loss: str = "mse", exact: bool = False, backend: str = "auto"):
+def reference_gradient(net, x, y, *, loss: str = "mse", exact: bool = False, backend: str = "auto"):
     """Gradient of the training loss with respect to every weight and bias of ``net``.
 
     Chapter 3, {prf:ref}`alg-backpropagation` (the reference for {prf:ref}`def-simulated-precision`).
@@ -130,11 +129,11 @@ def reference_gradient(net, x, y, loss: str = "mse", exact: bool = False, backen
         Inputs, ``n >= 1`` (finite reals; float64 values are taken exactly when ``exact=True``).
     y : array_like, shape ``(n, N_L)``, or ``(n,)`` when ``N_L == 1``
         Targets.
-    loss : {"mse", "sse"}
-    exact : bool, default False
+    loss : {"mse", "sse"}, keyword-only
+    exact : bool, default False, keyword-only
         ``False``: float64 arithmetic. ``True``: exact rational arithmetic on the float64 values of the
         parameters and data (cost grows with the bit length of the rationals: for small networks/batches).
-    backend : {"auto", "flint", "fraction"}
+    backend : {"auto", "flint", "fraction"}, keyword-only
         For ``exact=True``: ``python-flint`` integer matrices (``fmpz_mat`` on the dyadic numerators; much
         faster; used by ``"auto"`` when installed) or the stdlib ``fractions.Fraction`` in numpy object
         arrays. Both give identical results.
@@ -164,14 +163,10 @@ def reference_gradient(net, x, y, loss: str = "mse", exact: bool = False, backen
     >>> float(gA1[0, 0]), float(gA2[0, 0])   # L = ½ (A2 A1 x)², dL/dA1 = A2² A1 x², dL/dA2 = A2 A1² x²
     (2.0, 4.0)
     """
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
-    if loss not in _LOSSES:
-        raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
-    if not isinstance(exact, bool):
-        raise TypeError(f"exact must be a bool, got {type(exact).__name__}")
-    if backend not in ("auto", "flint", "fraction"):
-        raise ValueError(f"backend must be 'auto', 'flint' or 'fraction', got {backend!r}")
+    check_network(net)
+    loss = check_choice(loss, "loss", _LOSSES)
+    exact = check_flag(exact, "exact")
+    backend = check_choice(backend, "backend", ("auto", "flint", "fraction"))
     x, _ = net._as_input(x)
     n, n_out = x.shape[0], net.widths[-1]
     if n == 0:

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import as_real_array, check_int, check_real
+from ._validate import as_generator, as_real_array, check_int, check_network, check_positive
 
 __all__ = ["ReLUNetwork", "compose", "random_network"]
 
@@ -227,9 +227,8 @@ def compose(outer: ReLUNetwork, inner: ReLUNetwork) -> ReLUNetwork:
     so the depth is ``outer.depth + inner.depth - 1`` and no ReLU is inserted between them.
     Chapter 1, {prf:ref}`lem-telgarsky-composition`.
     """
-    for name, net in (("outer", outer), ("inner", inner)):
-        if not isinstance(net, ReLUNetwork):
-            raise TypeError(f"{name} must be a ReLUNetwork, got {type(net).__name__}")
+    check_network(outer, "outer")
+    check_network(inner, "inner")
     if inner.widths[-1] != outer.widths[0]:
         raise ValueError(f"inner has {inner.widths[-1]} outputs but outer has {outer.widths[0]} inputs")
     (A1, b1), (AL, bL) = outer.layers[0], inner.layers[-1]
@@ -248,17 +247,27 @@ def random_network(widths: Sequence[int], seed=None, bias_std: float = 0.1) -> R
     widths : sequence of int
         ``(N_0, N_1, …, N_L)``, at least two entries, each >= 1.
     seed : int or numpy.random.Generator, optional
-        Seed or generator; the same seed gives the same network.
+        Seed or generator; the same seed gives the same network. ``None`` draws from nnlib's
+        default generator (:func:`nnlib.reproducibility.default_generator`), which
+        :func:`nnlib.reproducibility.set_seed` seeds.
     bias_std : float
         Standard deviation of the biases (>= 0).
+
+    Returns
+    -------
+    ReLUNetwork
+        Depth ``L = len(widths) - 1``.
+
+    Examples
+    --------
+    >>> random_network([1, 8, 8, 1], seed=0).widths
+    (1, 8, 8, 1)
     """
     if not isinstance(widths, (list, tuple)) or len(widths) < 2:
         raise ValueError(f"widths must be a sequence (N_0, …, N_L) with at least two entries, got {widths!r}")
     widths = [check_int(w, f"widths[{k}]", minimum=1) for k, w in enumerate(widths)]
-    bias_std = check_real(bias_std, "bias_std", allow_fraction=False)
-    if bias_std < 0:
-        raise ValueError(f"bias_std must be >= 0, got {bias_std}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    bias_std = check_positive(bias_std, "bias_std", allow_zero=True)
+    rng = as_generator(seed, "seed")
     layers = []
     for n_in, n_out in zip(widths[:-1], widths[1:]):
         A = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))

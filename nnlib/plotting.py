@@ -8,12 +8,13 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validate import check_interval
+from ._validate import check_flag, check_interval, check_network
 from .networks import ReLUNetwork
 from .pieces import breakpoints
 
 __all__ = ["use_book_style", "plot_network", "BOOK_STYLE"]
 
+#: The book's matplotlib rcParams (applied by :func:`use_book_style`).
 BOOK_STYLE = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 100,
@@ -32,38 +33,55 @@ BOOK_STYLE = {
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib style (called in every chapter's first cell)."""
+    """Apply the book's matplotlib style :data:`BOOK_STYLE` (every chapter's first cell)."""
     mpl.rcParams.update(BOOK_STYLE)
 
 
-def plot_network(net: ReLUNetwork, interval, ax=None, *, mark_breakpoints: bool = True,
-                 label: str | None = None, color=None, **line_kwargs):
+def plot_network(net: ReLUNetwork, interval=None, *, ax=None, exact: bool = False,
+                 mark_breakpoints: bool = True, label: str | None = None, color=None, **line_kwargs):
     """Plot ``R(Φ)`` on ``interval`` exactly: a polyline through its breakpoints.
 
+    Chapter 1, section "Networks and their realisation" (and every later figure of a network).
     No sampling is involved, so no piece can be missed, however small.
 
     Parameters
     ----------
     net : ReLUNetwork
         Univariate network (one input, one output).
-    interval : (a, b)
-        Finite interval.
-    ax : matplotlib.axes.Axes, optional
+    interval : (a, b), optional
+        Finite interval. ``None``: all breakpoints on the real line, with a margin of a quarter of
+        their span (at least 1) on each side; ``(-1, 1)`` for an affine network.
+    ax : matplotlib.axes.Axes, optional, keyword-only
         Axes to draw on; a new figure is made if omitted.
-    mark_breakpoints : bool
+    exact : bool, keyword-only
+        Find the breakpoints in rational arithmetic (:func:`nnlib.pieces.breakpoints`).
+    mark_breakpoints : bool, keyword-only
         Mark the breakpoints with dots.
-    label : str, optional
+    label : str, optional, keyword-only
         Legend label of the line.
+    color : optional, keyword-only
+        Line colour; further keyword arguments go to ``ax.plot``.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    a, b = check_interval(interval, allow_none=False)
+    check_network(net, univariate=True)
+    exact = check_flag(exact, "exact")
+    mark_breakpoints = check_flag(mark_breakpoints, "mark_breakpoints")
+    if interval is None:
+        bp = np.asarray(breakpoints(net, None, exact=exact), dtype=np.float64)
+        if bp.size:
+            margin = max(1.0, (bp[-1] - bp[0]) / 4)
+            a, b = float(bp[0] - margin), float(bp[-1] + margin)
+        else:
+            a, b = -1.0, 1.0
+    else:
+        a, b = check_interval(interval, allow_none=False)
+        bp = np.asarray(breakpoints(net, (a, b), exact=exact), dtype=np.float64)
     if ax is None:
         _, ax = plt.subplots()
-    bp = breakpoints(net, (a, b))
-    xs = np.concatenate([[a], bp, [b]])
+    xs = np.concatenate([[float(a)], bp, [float(b)]])
     ys = net(xs)
     (line,) = ax.plot(xs, ys, label=label, color=color, **line_kwargs)
     if mark_breakpoints and bp.size:

@@ -11,7 +11,7 @@ fp8 or any custom ``(e, m)`` format can be "trained" on a CPU.
 
 How the rounding is done (and why it is exact): for the native formats (fp32, fp16, bf16, fp8 e5m2,
 fp8 e4m3fn) and float32 input, a torch dtype cast is a single IEEE rounding and runs at memory speed.
-Everything else goes through :func:`_round_own`, which works in float64: with the grid spacing
+Everything else goes through ``_round_own``, which works in float64: with the grid spacing
 ``d = 2^(E' - m)`` (``E'`` the exponent of ``x`` clamped to ``[emin, emax]``), ``x / d`` is exact because
 ``d`` is a power of two, and ``round(x / d) * d`` is the nearest grid point with ties to even — the IEEE
 rule, subnormals included. (torch's float64 → fp16/bf16/fp8 casts go through float32 and round *twice*;
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import check_choice, check_flag, check_format, check_generator, check_int
 
 __all__ = [
     "Format", "FLOAT64", "FLOAT32", "BFLOAT16", "FLOAT16", "FLOAT8_E5M2", "FLOAT8_E4M3",
-    "round_to", "simulated",
+    "FORMATS", "round_to", "simulated",
 ]
 
 _EXP_MASK = 0x7FF0000000000000  # the 11 exponent bits of a float64
@@ -105,7 +105,7 @@ class Format:
 
     @property
     def emax(self) -> int:
-        """Largest exponent: ``bias`` (IEEE) or ``bias + 1`` (``fn``, no inf encoding)."""
+        """The largest exponent, ``bias`` (IEEE) or ``bias + 1`` (``fn``, no inf encoding)."""
         return self.bias + (1 if self.fn else 0)
 
     @property
@@ -140,24 +140,25 @@ class Format:
         return math.ldexp(1.0, self.emin - self.man_bits)
 
 
+#: IEEE binary64 (double), with 11 exponent bits and 52 mantissa bits.
 FLOAT64 = Format(11, 52, "float64")
+#: IEEE binary32 (single), with 8 exponent bits and 23 mantissa bits.
 FLOAT32 = Format(8, 23, "float32")
+#: Brain float16, with the float32 exponent range (8 bits) and 7 mantissa bits.
 BFLOAT16 = Format(8, 7, "bfloat16")
+#: IEEE binary16 (half), with 5 exponent bits and 10 mantissa bits.
 FLOAT16 = Format(5, 10, "float16")
+#: OCP float8 E5M2 (IEEE layout, with infinities).
 FLOAT8_E5M2 = Format(5, 2, "float8_e5m2")
+#: OCP float8 E4M3FN, finite (no infinities, saturating overflow, max 448).
 FLOAT8_E4M3 = Format(4, 3, "float8_e4m3fn", fn=True)
-#: The named formats, by name; ``check_format`` converts these names to formats everywhere.
+#: The named formats by name (``"float64"``, ``"float32"``, ``"bfloat16"``, ``"float16"``,
+#: ``"float8_e5m2"``, ``"float8_e4m3fn"``); every ``fmt`` argument of nnlib accepts these names.
 FORMATS = {f.name: f for f in (FLOAT64, FLOAT32, BFLOAT16, FLOAT16, FLOAT8_E5M2, FLOAT8_E4M3)}
 
 # (exp_bits, man_bits, fn) -> torch dtype name whose float32 -> dtype cast is exactly round_to.
 _NATIVE = {(8, 23, False): "float32", (8, 7, False): "bfloat16", (5, 10, False): "float16",
            (5, 2, False): "float8_e5m2", (4, 3, True): "float8_e4m3fn"}
-
-
-def _check_format(fmt, name="fmt") -> Format:
-    if not isinstance(fmt, Format):
-        raise TypeError(f"{name} must be an nnlib.precision.Format, got {type(fmt).__name__}")
-    return fmt
 
 
 # ----------------------------------------------------------------------------- rounding kernels
@@ -210,10 +211,10 @@ def _random_unit(shape, man_bits, xp, generator, single):
         return xp.zeros(shape, dtype=xp.float64)
     if single and k >= 24:   # numpy's and torch's float32 uniforms are (24 random bits) * 2^-24
         if xp is np:
-            return (generator or np.random.default_rng()).random(shape, dtype=np.float32)
+            return generator.random(shape, dtype=np.float32)
         return xp.rand(shape, generator=generator, dtype=xp.float32)
     if xp is np:
-        u = (generator or np.random.default_rng()).integers(0, 2 ** k, size=shape, dtype=np.int64)
+        u = generator.integers(0, 2 ** k, size=shape, dtype=np.int64)
         u = u.astype(np.float64)
     else:
         u = xp.randint(0, 2 ** k, shape, generator=generator, dtype=xp.float64)   # integers, exact in float64
@@ -287,26 +288,11 @@ def _array_kind(x):
     return xp, name
 
 
-def _check_generator(generator, xp):
-    if generator is None:
-        return None
-    if xp is np and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator must be a numpy.random.Generator for numpy input, got {type(generator).__name__}")
-    if xp is not np and not isinstance(generator, xp.Generator):
-        raise TypeError(f"generator must be a torch.Generator for tensor input, got {type(generator).__name__}")
-    return generator
-
-
-def _check_flag(value, name):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
-
-
 def round_to(x, fmt: Format, stochastic: bool = False, generator=None, *, method: str = "auto"):
     """Round every entry of ``x`` to the nearest number of ``fmt`` (``fl(x)``), or stochastically.
 
-    Chapter 3, {prf:ref}`def-rounding` (round-to-nearest-even) and {prf:ref}`def-stochastic-rounding`.
+    Chapter 3, {prf:ref}`def-rounding` (round-to-nearest-even; stochastic rounding is the chapter's
+    exercise on unbiased rounding).
 
     Round-to-nearest follows IEEE 754 ``roundTiesToEven`` with gradual underflow (subnormals); a result
     beyond ``fmt.max`` overflows to ``±inf`` (IEEE formats) or saturates to ``±fmt.max`` (``fn``
@@ -325,13 +311,15 @@ def round_to(x, fmt: Format, stochastic: bool = False, generator=None, *, method
     ----------
     x : numpy.ndarray or torch.Tensor, dtype float32 or float64, any shape
         Values to round (nan and inf allowed).
-    fmt : Format
-        Target format.
+    fmt : Format or str
+        Target format (or its name, e.g. ``"float16"``, see :data:`FORMATS`).
     stochastic : bool, default False
         Stochastic instead of round-to-nearest-even.
     generator : numpy.random.Generator or torch.Generator, optional
         Source of randomness for ``stochastic=True`` (numpy Generator for arrays, torch Generator for
-        tensors); the same seeded generator gives the same result.
+        tensors); the same seeded generator gives the same result. ``None``: nnlib's default
+        generator for arrays (:func:`nnlib.reproducibility.default_generator`), torch's global
+        generator for tensors — both seeded by :func:`nnlib.reproducibility.set_seed`.
     method : {"auto", "cast", "own"}, keyword-only
         ``"auto"`` uses an exact torch dtype cast where one exists (native ``fmt``, float32 input,
         round-to-nearest) and the float64 kernel otherwise; ``"own"`` forces the float64 kernel (used
@@ -359,11 +347,14 @@ def round_to(x, fmt: Format, stochastic: bool = False, generator=None, *, method
     [1.0, 1.001953125, inf, -0.0]
     """
     xp, dtype_name = _array_kind(x)
-    _check_format(fmt)
-    _check_flag(stochastic, "stochastic")
-    generator = _check_generator(generator, xp)
-    if method not in ("auto", "cast", "own"):
-        raise ValueError(f"method must be 'auto', 'cast' or 'own', got {method!r}")
+    fmt = check_format(fmt)
+    stochastic = check_flag(stochastic, "stochastic")
+    generator = check_generator(generator, "numpy" if xp is np else "torch")
+    if xp is np and stochastic and generator is None:
+        from .reproducibility import default_generator   # seeded by set_seed
+
+        generator = default_generator()
+    method = check_choice(method, "method", ("auto", "cast", "own"))
     rounder = _make_rounder(fmt, dtype_name, stochastic, generator, method, xp)
     if xp is np:
         return rounder(x)
@@ -440,8 +431,8 @@ def simulated(module, fmt: Format, stochastic: bool = False, generator=None):
     ----------
     module : torch.nn.Sequential
         Only ``torch.nn.Linear`` and ``torch.nn.ReLU`` children; float32 or float64 parameters.
-    fmt : Format
-        Working precision.
+    fmt : Format or str
+        Working precision (or its name).
     stochastic : bool, default False
         Stochastic rounding (forward and backward) instead of round-to-nearest-even.
     generator : torch.Generator, optional
@@ -464,9 +455,12 @@ def simulated(module, fmt: Format, stochastic: bool = False, generator=None):
     Examples
     --------
     >>> import torch
+    >>> _ = torch.manual_seed(0)
     >>> net = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     >>> loss = simulated(net, BFLOAT16)(torch.randn(16, 1)).square().mean()
     >>> loss.backward()            # every .grad of net now holds bfloat16 numbers
+    >>> all(torch.equal(round_to(p.grad, BFLOAT16), p.grad) for p in net.parameters())
+    True
     """
     import torch
 
@@ -482,9 +476,9 @@ def simulated(module, fmt: Format, stochastic: bool = False, generator=None):
         raise ValueError(f"module parameters must share one dtype, got {sorted(map(str, dtypes))}")
     if dtypes.pop() not in (torch.float32, torch.float64):
         raise TypeError("module parameters must be float32 or float64")
-    _check_format(fmt)
-    _check_flag(stochastic, "stochastic")
-    _check_generator(generator, torch)
+    fmt = check_format(fmt)
+    stochastic = check_flag(stochastic, "stochastic")
+    check_generator(generator, "torch")
     return _torch_module()(module, fmt, stochastic, generator)
 
 

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import as_real_array, check_int, check_real
+from ._validate import as_real_array, check_int, check_interval, check_network, check_positive, check_real
 from .crossings import Uniform, neuron_variations
 
 __all__ = ["telgarsky_bound", "telgarsky_layer_bounds", "perturbed_bias_law", "one_step_bound", "markov_bound"]
@@ -80,13 +80,6 @@ def telgarsky_bound(widths: Sequence[int]) -> tuple:
 
 
 # ============================================================================ Chapter 4
-def _check_positive(value, name):
-    value = check_real(value, name, allow_fraction=False)
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
 def perturbed_bias_law(b, g, lr, eps) -> Uniform:
     """Law of the perturbed bias update ``b̃ = b - η g (1 + ε ξ)``, ``ξ ~ U[-1, 1]``.
 
@@ -110,18 +103,18 @@ def perturbed_bias_law(b, g, lr, eps) -> Uniform:
     g = check_real(g, "g", allow_fraction=False)
     if g == 0:
         raise ValueError("g must be non-zero: with g = 0 the update is deterministic (b̃ = b)")
-    lr = _check_positive(lr, "lr")
-    eps = _check_positive(eps, "eps")
+    lr = check_positive(lr, "lr")
+    eps = check_positive(eps, "eps")
     centre, half = b - lr * g, eps * lr * abs(g)
     return Uniform(centre - half, centre + half)
 
 
 # ---------------------------------------------------------------------------- one-step bound
-def one_step_bound(net, bias_grads, lr, eps, interval, density_bound: float = 0.5) -> float:
+def one_step_bound(net, interval, *, bias_grads, lr, eps, density_bound: float = 0.5) -> float:
     """Bound on ``E[pieces]`` of the network after one perturbed gradient step.
 
     Chapter 4 "The main theorem", {prf:ref}`thm-one-step-bound` (our derivation, not the paper's
-    constants):
+    constants)::
 
         E[pieces(R(Φ̃)|_D)] <= 1 + Σ_{j=1}^{L-1} Σ_{i : g_{j,i} != 0} c V_D(h̃_{j,i}) / (ε η |g_{j,i}|).
 
@@ -145,14 +138,14 @@ def one_step_bound(net, bias_grads, lr, eps, interval, density_bound: float = 0.
     ----------
     net : ReLUNetwork
         The updated network ``Φ̃`` (one realisation), univariate, depth ``L``.
-    bias_grads : sequence of array_like
-        ``g_j`` of shape ``(N_j,)`` for the hidden layers ``j = 1, …, L-1`` (an extra last entry
-        for the output layer is allowed and ignored: its bias makes no kinks).
-    lr, eps : float
-        Step size ``η > 0`` and perturbation level ``ε > 0``.
     interval : (a, b)
         Finite input interval ``D``.
-    density_bound : float
+    bias_grads : sequence of array_like, keyword-only
+        ``g_j`` of shape ``(N_j,)`` for the hidden layers ``j = 1, …, L-1`` (an extra last entry
+        for the output layer is allowed and ignored: its bias makes no kinks).
+    lr, eps : float, keyword-only
+        Step size ``η > 0`` and perturbation level ``ε > 0``.
+    density_bound : float, keyword-only
         ``c = sup`` of the density of ``ξ`` on ``[-1, 1]`` (``1/2`` for the uniform law, the default).
 
     Returns
@@ -160,13 +153,11 @@ def one_step_bound(net, bias_grads, lr, eps, interval, density_bound: float = 0.
     float
         The bound (``>= 1``).
     """
-    from .networks import ReLUNetwork
-
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
-    lr = _check_positive(lr, "lr")
-    eps = _check_positive(eps, "eps")
-    c = _check_positive(density_bound, "density_bound")
+    net = check_network(net, univariate=True)
+    interval = check_interval(interval, allow_none=False)
+    lr = check_positive(lr, "lr")
+    eps = check_positive(eps, "eps")
+    c = check_positive(density_bound, "density_bound")
     if c < 0.5:
         raise ValueError(f"density_bound must be >= 1/2 (no density on [-1, 1] has a smaller sup), got {c}")
     hidden = net.widths[1:-1]
@@ -207,5 +198,5 @@ def markov_bound(expected_bound, M) -> float:
     B = check_real(expected_bound, "expected_bound", allow_fraction=False)
     if B < 1:
         raise ValueError(f"expected_bound must be >= 1 (pieces >= 1 always), got {B}")
-    M = _check_positive(M, "M")
+    M = check_positive(M, "M")
     return min(1.0, B / M)

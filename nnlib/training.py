@@ -36,16 +36,16 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from ._validate import as_real_array, check_int, check_interval, check_real
+from ._validate import (as_real_array, check_callables, check_choice, check_flag, check_format, check_int,
+                        check_interval, check_network, check_positive)
 from .networks import ReLUNetwork
-from .pieces import _check_univariate
+from .precision import FLOAT64, Format, round_to, simulated
 from .tracking import batched_states
-from .precision import FLOAT32, FLOAT64, Format, round_to, simulated
 
 __all__ = ["train", "TrainResult", "OPTIMIZERS", "torch_threads"]
 
+#: The optimisers of :func:`train` (the one definition; :mod:`nnlib.experiments` imports it).
 OPTIMIZERS = ("gd", "sgd", "adam")
 
 
@@ -64,8 +64,10 @@ class TrainResult:
         ``0, k, 2k, …`` (``k = record_every``) below ``steps``.
     loss : float64, shape ``(R,)``
         ``loss_history[steps_recorded]``.
-    pieces, regions : int64, shape ``(R,)``
-        Exact affine pieces and activation regions of ``R(θ_t)`` on ``interval``.
+    pieces : int64, shape ``(R,)``
+        Exact affine pieces of ``R(θ_t)`` on ``interval``.
+    regions : int64, shape ``(R,)``
+        Exact activation regions of ``R(θ_t)`` on ``interval``.
     max_slope : float64, shape ``(R, L)``
         ``max_{i, x ∈ D} |∂z_{j,i}/∂x|`` for layers ``j = 1, …, L`` (column ``L-1``: the output).
     dead : int64, shape ``(R, L-1)``
@@ -104,9 +106,17 @@ class TrainResult:
 def torch_threads(n: int):
     """Run the body with ``torch.set_num_threads(n)``, restoring the previous count afterwards.
 
-    Float results of a matrix product may depend on the thread count, so runs that must agree
-    bit for bit across processes (:mod:`nnlib.experiments`) use one thread each.
+    Chapter 5 "Numerical study". Float results of a matrix product may depend on the thread count,
+    so runs that must agree bit for bit across processes (:mod:`nnlib.experiments`) use one thread
+    each.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads, ``>= 1``.
     """
+    import torch
+
     n = check_int(n, "n", minimum=1)
     old = torch.get_num_threads()
     torch.set_num_threads(n)
@@ -116,26 +126,115 @@ def torch_threads(n: int):
         torch.set_num_threads(old)
 
 
-# ----------------------------------------------------------------------------- recording
-_CHUNK = 128   # snapshots per batched propagation
+# ----------------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class _Settings:
+    """The validated arguments of :func:`train`."""
+
+    x: np.ndarray
+    y: np.ndarray
+    steps: int
+    lr: float
+    optimizer: str
+    batch_size: int
+    fmt: Format
+    eps: float
+    seed: int
+    interval: tuple
+    record_every: int
+    callbacks: tuple
+    progress: bool
+
+    def config(self) -> dict:
+        return dict(steps=self.steps, lr=self.lr, optimizer=self.optimizer, batch_size=self.batch_size,
+                    fmt=str(self.fmt), eps=self.eps, seed=self.seed, record_every=self.record_every)
 
 
-def _states_of_snapshots(snaps, shapes, interval, chunk: int = _CHUNK) -> dict:
-    """:func:`batched_states` of the recorded parameter snapshots, ``chunk`` networks at a time."""
-    L = len(shapes) // 2
-    parts = []
-    for c0 in range(0, len(snaps), chunk):
-        flat = torch.stack(snaps[c0:c0 + chunk]).numpy()
-        layers, k = [], 0
-        for shA, shb in zip(shapes[0::2], shapes[1::2]):
-            nA, nb = int(np.prod(shA)), int(np.prod(shb))
-            layers.append((flat[:, k:k + nA].reshape((-1,) + shA), np.ascontiguousarray(flat[:, k + nA:k + nA + nb])))
-            k += nA + nb
-        parts.append(batched_states(layers, interval))
-    if not parts:
-        return {"pieces": np.zeros(0, np.int64), "regions": np.zeros(0, np.int64),
-                "max_slope": np.zeros((0, L)), "dead": np.zeros((0, L - 1), np.int64)}
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def _check_data(x, y):
+    x = as_real_array(x, "x", ndim=1)
+    y = as_real_array(y, "y", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
+    if x.shape[0] < 1:
+        raise ValueError("x must hold at least one data point")
+    return x, y
+
+
+def _validate(x, y, steps, lr, optimizer, batch_size, fmt, eps, seed, interval, record_every, callbacks,
+              progress) -> _Settings:
+    """Every argument of :func:`train` but the network, checked; defaults resolved."""
+    x, y = _check_data(x, y)
+    n = x.shape[0]
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    if batch_size is None:
+        batch_size = min(32, n) if optimizer == "sgd" else n
+    batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=n)
+    if optimizer == "gd" and batch_size != n:
+        raise ValueError(f"batch_size must be n = {n} for optimizer 'gd' (full batch), got {batch_size}")
+    if interval is None:
+        if not x.min() < x.max():
+            raise ValueError("interval must be given when x has fewer than two distinct points")
+        interval = (float(x.min()), float(x.max()))
+    seed = check_int(seed, "seed", minimum=0)
+    return _Settings(
+        x=x, y=y, steps=check_int(steps, "steps", minimum=0), lr=check_positive(lr, "lr"), optimizer=optimizer,
+        batch_size=batch_size, fmt=check_format(fmt, "fmt"), eps=check_positive(eps, "eps", allow_zero=True),
+        seed=seed, interval=check_interval(interval, "interval", allow_none=False),
+        record_every=check_int(record_every, "record_every", minimum=0),
+        callbacks=check_callables(callbacks, "callbacks"), progress=check_flag(progress, "progress"))
+
+
+# ----------------------------------------------------------------------------- flat parameters
+def _master_dtype(fmt: Format):
+    """float64 only for formats that float32 cannot hold (and float64 itself)."""
+    import torch
+
+    return torch.float32 if fmt.exp_bits <= 8 and fmt.man_bits <= 23 else torch.float64
+
+
+def _is_native(fmt: Format, dtype) -> bool:
+    import torch
+
+    return (fmt.exp_bits, fmt.man_bits, fmt.fn) == ((11, 52, False) if dtype == torch.float64 else (8, 23, False))
+
+
+class _FlatModel:
+    """The torch module of a network whose parameters ``(A_1, b_1, A_2, …)`` are views of one flat tensor.
+
+    A snapshot or a rounding of the whole network is then one tensor operation instead of one per
+    parameter; the gradients are views of one flat tensor too (backward accumulates into existing
+    ``.grad`` tensors in place).
+    """
+
+    def __init__(self, net: ReLUNetwork, fmt: Format):
+        import torch
+
+        self.dtype = _master_dtype(fmt)
+        self.native = _is_native(fmt, self.dtype)
+        self.fmt = fmt
+        self.module = net.to_torch(self.dtype)
+        self.linears = list(self.module)[::2]
+        self.params = [p for lin in self.linears for p in (lin.weight, lin.bias)]
+        self.shapes = [tuple(p.shape) for p in self.params]
+        self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+        self.flat_grad = torch.zeros_like(self.flat)
+        k = 0
+        for p in self.params:
+            p.data = self.flat[k:k + p.numel()].view_as(p)
+            p.grad = self.flat_grad[k:k + p.numel()].view_as(p)
+            k += p.numel()
+        if not self.native:
+            self.flat.copy_(round_to(self.flat, fmt))
+        self.forward = self.module if self.native else simulated(self.module, fmt)
+        self.biases = [lin.bias for lin in self.linears]
+
+    def round_in_place(self) -> None:
+        """Round the parameters to the format (nothing to do for native formats)."""
+        if not self.native:
+            self.flat.copy_(round_to(self.flat, self.fmt))
+
+    def network(self) -> ReLUNetwork:
+        return ReLUNetwork.from_torch(self.module)
 
 
 def _hidden_bias_positions(shapes) -> np.ndarray:
@@ -149,24 +248,135 @@ def _hidden_bias_positions(shapes) -> np.ndarray:
     return np.concatenate(pos) if pos else np.zeros(0, dtype=np.int64)
 
 
-# ----------------------------------------------------------------------------- validation
-def _check_data(x, y):
-    x = as_real_array(x, "x", ndim=1)
-    y = as_real_array(y, "y", ndim=1)
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
-    if x.shape[0] < 1:
-        raise ValueError("x must hold at least one data point")
-    return x, y
+# ----------------------------------------------------------------------------- recording
+_CHUNK = 128   # snapshots per batched propagation
 
 
-def _master_dtype(fmt: Format):
-    """float64 only for formats that float32 cannot hold (and float64 itself)."""
-    return torch.float32 if fmt.exp_bits <= 8 and fmt.man_bits <= 23 else torch.float64
+def _states_of_snapshots(snaps, shapes, interval) -> dict:
+    """:func:`batched_states` of a list of flat parameter snapshots (one batched propagation)."""
+    import torch
+
+    flat = torch.stack(snaps).numpy()
+    layers, k = [], 0
+    for shA, shb in zip(shapes[0::2], shapes[1::2]):
+        nA, nb = int(np.prod(shA)), int(np.prod(shb))
+        layers.append((flat[:, k:k + nA].reshape((-1,) + shA), np.ascontiguousarray(flat[:, k + nA:k + nA + nb])))
+        k += nA + nb
+    return batched_states(layers, interval)
 
 
-def _is_native(fmt: Format, dtype) -> bool:
-    return (fmt.exp_bits, fmt.man_bits, fmt.fn) == ((11, 52, False) if dtype == torch.float64 else (8, 23, False))
+class _Recorder:
+    """Records ``θ_t`` every ``record_every`` steps; propagates the knots of ``_CHUNK`` snapshots at once.
+
+    In the loop only flat float64 snapshots of ``θ_t`` are taken (a few µs). The exact knot
+    propagation runs on ``_CHUNK`` snapshots at once (:func:`nnlib.tracking.batched_states`): one
+    network at a time it would cost about as much as an optimiser step, batched it costs a fraction.
+    Processing in chunks keeps the memory for snapshots bounded however long the run.
+    """
+
+    def __init__(self, model: _FlatModel, interval, record_every: int, callbacks):
+        import torch
+
+        self.model, self.interval, self.every, self.callbacks = model, interval, record_every, callbacks
+        self.bias_pos = _hidden_bias_positions(model.shapes)
+        self.bias_pos_t = torch.from_numpy(self.bias_pos)
+        self.snaps, self.parts, self.grads, self.updates, self.t = [], [], [], [], []
+
+    def wants(self, t: int) -> bool:
+        return self.every > 0 and t % self.every == 0
+
+    def before_update(self, t: int) -> None:
+        """After backward, before the update: ``θ_t`` and the bias gradients of step ``t``."""
+        import torch
+
+        m = self.model
+        self.t.append(t)
+        self.snaps.append(m.flat.to(torch.float64, copy=True))
+        self.grads.append(m.flat_grad[self.bias_pos_t].to(torch.float64))
+        for cb in self.callbacks:
+            cb(t, m.network())
+
+    def after_update(self) -> None:
+        """``b_{t+1} - b_t`` in float64: zero exactly when the stored bias did not move (so exact-zero
+        updates are counted exactly); for float32 storage the difference is exact."""
+        import torch
+
+        new_b = self.model.flat[self.bias_pos_t].to(torch.float64).numpy()
+        self.updates.append(new_b - self.snaps[-1].numpy()[self.bias_pos])
+        if len(self.snaps) == _CHUNK:
+            self.parts.append(_states_of_snapshots(self.snaps, self.model.shapes, self.interval))
+            self.snaps = []
+
+    def arrays(self, L: int, H: int) -> dict:
+        """The recorded columns of :class:`TrainResult`, shapes ``(R, …)``."""
+        if self.snaps:
+            self.parts.append(_states_of_snapshots(self.snaps, self.model.shapes, self.interval))
+            self.snaps = []
+        R = len(self.t)
+        rec = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]} if self.parts else {}
+        bias_update = np.array(self.updates, dtype=np.float64).reshape(R, H)
+        return dict(
+            steps_recorded=np.array(self.t, dtype=np.int64),
+            pieces=np.array(rec.get("pieces", []), dtype=np.int64),
+            regions=np.array(rec.get("regions", []), dtype=np.int64),
+            max_slope=np.array(rec.get("max_slope", []), dtype=np.float64).reshape(R, L),
+            dead=np.array(rec.get("dead", []), dtype=np.int64).reshape(R, L - 1),
+            bias_grad=np.array([g.numpy() for g in self.grads], dtype=np.float64).reshape(R, H),
+            bias_update=bias_update,
+            zero_updates=np.count_nonzero(bias_update == 0, axis=1).astype(np.int64),
+        )
+
+
+# ----------------------------------------------------------------------------- one step
+class _Stepper:
+    """One optimiser step ``θ_t → θ_{t+1}``: minibatch, loss, backward, update, perturbation, rounding."""
+
+    def __init__(self, model: _FlatModel, s: _Settings):
+        import torch
+
+        self.model, self.s = model, s
+        dtype = model.dtype
+        self.xt = torch.as_tensor(s.x, dtype=dtype)[:, None]
+        self.yt = torch.as_tensor(s.y, dtype=dtype)[:, None]
+        opt = torch.optim.Adam if s.optimizer == "adam" else torch.optim.SGD
+        self.opt = opt(model.params, lr=s.lr)
+        self.batch_gen = torch.Generator().manual_seed(s.seed)
+        self.xi_gen = torch.Generator().manual_seed(s.seed + 1_000_003)  # a different stream from the batches
+
+    def loss_and_gradient(self) -> float:
+        """Loss of ``θ_t`` on this step's batch; leaves the gradient in ``model.flat_grad``."""
+        import torch
+
+        n = self.xt.shape[0]
+        if self.s.batch_size == n:
+            xb, yb = self.xt, self.yt
+        else:
+            idx = torch.randperm(n, generator=self.batch_gen)[:self.s.batch_size]
+            xb, yb = self.xt[idx], self.yt[idx]
+        self.opt.zero_grad(set_to_none=False)
+        loss = torch.mean((self.model.forward(xb) - yb) ** 2)
+        loss.backward()
+        return loss.item()
+
+    def update(self) -> None:
+        """The optimiser's update, with perturbed bias updates (``eps > 0``), rounded to the format."""
+        import torch
+
+        m, eps = self.model, self.s.eps
+        old = [b.detach().clone() for b in m.biases] if eps > 0 else None
+        self.opt.step()
+        with torch.no_grad():
+            if eps > 0:
+                for b, b0 in zip(m.biases, old):
+                    xi = torch.rand(b.shape, generator=self.xi_gen, dtype=m.dtype).mul_(2).sub_(1)
+                    b.copy_(b0 + (b - b0) * (1 + eps * xi))
+            m.round_in_place()
+
+    def full_loss(self) -> float:
+        import torch
+
+        with torch.no_grad():
+            return float(torch.mean((self.model.forward(self.xt) - self.yt) ** 2))
 
 
 # ----------------------------------------------------------------------------- the trainer
@@ -175,12 +385,14 @@ def train(net: ReLUNetwork, x, y, *, steps: int, lr: float, optimizer: str = "gd
           callbacks=(), progress: bool = False) -> TrainResult:
     """Train ``net`` on ``(x, y)`` with the mean squared error and record the pieces.
 
-    Chapter 4 "The main theorem", {prf:ref}`def-perturbed-gd`; tested in ``tests/test_training.py``.
+    Chapter 4 "The main theorem", {prf:ref}`def-perturbed-gd`, and Chapter 5 "Numerical study";
+    tested in ``tests/test_training.py``.
 
     Parameters
     ----------
     net : ReLUNetwork
-        Initial network, univariate (not modified).
+        Initial network, univariate (not modified). Any depth ``L >= 1`` (``L = 1``: an affine
+        model, no hidden neurons, one piece).
     x, y : array_like, shape ``(n,)``
         Inputs and targets (real, finite).
     steps : int
@@ -188,13 +400,14 @@ def train(net: ReLUNetwork, x, y, *, steps: int, lr: float, optimizer: str = "gd
     lr : float
         Step size ``η > 0``.
     optimizer : {"gd", "sgd", "adam"}
-        Full-batch gradient descent, minibatch SGD, or Adam (full batch unless ``batch_size``).
+        Full-batch gradient descent, minibatch SGD, or Adam (full batch unless ``batch_size``);
+        see :data:`OPTIMIZERS`.
     batch_size : int, optional
         Minibatch size in ``1 … n`` (each step draws ``batch_size`` distinct points from a seeded
         generator). Default: ``n`` (full batch) for ``"gd"``/``"adam"``, ``min(32, n)`` for
         ``"sgd"``; ``"gd"`` accepts only ``n``.
-    fmt : nnlib.precision.Format
-        Working precision (default ``FLOAT64``).
+    fmt : nnlib.precision.Format or str
+        Working precision (default ``FLOAT64``; names such as ``"bfloat16"`` are converted).
     eps : float
         Perturbation level ``ε >= 0`` of the bias updates (0: none).
     seed : int
@@ -205,7 +418,8 @@ def train(net: ReLUNetwork, x, y, *, steps: int, lr: float, optimizer: str = "gd
     record_every : int
         Record every ``k``-th step (``k >= 1``), or ``0`` for no recording.
     callbacks : sequence of callables
-        ``cb(t, network)`` is called at each recorded step with the current :class:`ReLUNetwork`.
+        ``cb(t, network)`` is called at each recorded step with the current
+        :class:`~nnlib.networks.ReLUNetwork`.
     progress : bool
         Show a tqdm bar on stderr (keep ``False`` in notebooks).
 
@@ -216,145 +430,28 @@ def train(net: ReLUNetwork, x, y, *, steps: int, lr: float, optimizer: str = "gd
     Raises
     ------
     TypeError, ValueError
-        Naming the offending argument.
+        Naming the offending argument; raised before the first step.
     """
-    net = _check_univariate(net)
-    x, y = _check_data(x, y)
-    n = x.shape[0]
-    steps = check_int(steps, "steps", minimum=0)
-    lr = check_real(lr, "lr", allow_fraction=False)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    if batch_size is None:
-        batch_size = min(32, n) if optimizer == "sgd" else n
-    batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=n)
-    if optimizer == "gd" and batch_size != n:
-        raise ValueError(f"batch_size must be n = {n} for optimizer 'gd' (full batch), got {batch_size}")
-    if not isinstance(fmt, Format):
-        raise TypeError(f"fmt must be an nnlib.precision.Format, got {type(fmt).__name__}")
-    eps = check_real(eps, "eps", allow_fraction=False)
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
-    seed = check_int(seed, "seed", minimum=0)
-    if interval is None:
-        if not x.min() < x.max():
-            raise ValueError("interval must be given when x has fewer than two distinct points")
-        interval = (float(x.min()), float(x.max()))
-    interval = check_interval(interval, "interval", allow_none=False)
-    record_every = check_int(record_every, "record_every", minimum=0)
-    if not isinstance(callbacks, (list, tuple)) or not all(callable(cb) for cb in callbacks):
-        raise TypeError("callbacks must be a list or tuple of callables cb(t, network)")
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__}")
-
-    dtype = _master_dtype(fmt)
-    native = _is_native(fmt, dtype)
-    module = net.to_torch(dtype)
-    linears = list(module)[::2]
-    params = [p for lin in linears for p in (lin.weight, lin.bias)]
-    # All parameters become views of one flat tensor (A_1, b_1, A_2, …): a snapshot or a rounding
-    # of the whole network is then one tensor operation instead of one per parameter.
-    flat = torch.cat([p.detach().reshape(-1) for p in params])
-    k = 0
-    for p in params:
-        p.data = flat[k:k + p.numel()].view_as(p)
-        k += p.numel()
-    # Same for the gradients: backward accumulates into existing .grad tensors in place.
-    flat_grad = torch.zeros_like(flat)
-    k = 0
-    for p in params:
-        p.grad = flat_grad[k:k + p.numel()].view_as(p)
-        k += p.numel()
-    if not native:
-        flat.copy_(round_to(flat, fmt))
-    forward = module if native else simulated(module, fmt)
-    xt = torch.as_tensor(x, dtype=dtype)[:, None]
-    yt = torch.as_tensor(y, dtype=dtype)[:, None]
-    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
-    batch_gen = torch.Generator().manual_seed(seed)
-    xi_gen = torch.Generator().manual_seed(seed + 1_000_003)  # a different stream from the batches
-    hidden_biases = [lin.bias for lin in linears[:-1]]
-    all_biases = [lin.bias for lin in linears]
-
-    loss_history = np.empty(steps)
-    # In the loop only flat float64 snapshots of θ_t are taken (a few µs). The exact knot
-    # propagation runs on _CHUNK snapshots at once (batched_states): one network at a time it
-    # would cost about as much as an optimiser step, batched it costs a fraction. Processing in
-    # chunks keeps the memory for snapshots bounded however long the run.
-    shapes = [tuple(p.shape) for p in params]
-    snaps, parts, grads, updates, t_rec = [], [], [], [], []
-    bias_pos = _hidden_bias_positions(shapes)
-    bias_pos_t = torch.from_numpy(bias_pos)
+    net = check_network(net, univariate=True)
+    s = _validate(x, y, steps, lr, optimizer, batch_size, fmt, eps, seed, interval, record_every, callbacks,
+                  progress)
+    model = _FlatModel(net, s.fmt)
+    stepper = _Stepper(model, s)
+    recorder = _Recorder(model, s.interval, s.record_every, s.callbacks)
+    loss_history = np.empty(s.steps)
     from tqdm import tqdm  # only needed here; tqdm is a pinned dependency of the book
 
-    bar = tqdm(total=steps, disable=not progress, file=sys.stderr, leave=False, desc="train")
-    try:
-        for t in range(steps):
-            if batch_size == n:
-                xb, yb = xt, yt
-            else:
-                idx = torch.randperm(n, generator=batch_gen)[:batch_size]
-                xb, yb = xt[idx], yt[idx]
-            opt.zero_grad(set_to_none=False)
-            loss = torch.mean((forward(xb) - yb) ** 2)
-            loss.backward()
-            loss_history[t] = loss.item()
-            recording = record_every > 0 and t % record_every == 0
+    with tqdm(total=s.steps, disable=not s.progress, file=sys.stderr, leave=False, desc="train") as bar:
+        for t in range(s.steps):
+            loss_history[t] = stepper.loss_and_gradient()
+            recording = recorder.wants(t)
             if recording:
-                t_rec.append(t)
-                snaps.append(flat.to(torch.float64, copy=True))
-                grads.append(flat_grad[bias_pos_t].to(torch.float64))
-                for cb in callbacks:
-                    cb(t, ReLUNetwork.from_torch(module))
-            old = [b.detach().clone() for b in all_biases] if eps > 0 else None
-            opt.step()
-            with torch.no_grad():
-                if eps > 0:
-                    for b, b0 in zip(all_biases, old):
-                        xi = torch.rand(b.shape, generator=xi_gen, dtype=dtype).mul_(2).sub_(1)
-                        b.copy_(b0 + (b - b0) * (1 + eps * xi))
-                if not native:
-                    flat.copy_(round_to(flat, fmt))
+                recorder.before_update(t)
+            stepper.update()
             if recording:
-                # b_{t+1} - b_t in float64: zero exactly when the stored bias did not move (so
-                # exact-zero updates are counted exactly); for float32 storage the difference is exact.
-                new_b = flat[bias_pos_t].to(torch.float64).numpy()
-                updates.append(new_b - snaps[-1].numpy()[bias_pos])
-                if len(snaps) == _CHUNK:
-                    parts.append(_states_of_snapshots(snaps, shapes, interval))
-                    snaps = []
+                recorder.after_update()
             bar.update(1)
-    finally:
-        bar.close()
-
-    H = net.num_neurons
-    if snaps or not parts:
-        parts.append(_states_of_snapshots(snaps, shapes, interval))
-    rec = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    bias_update = np.array(updates, dtype=np.float64).reshape(-1, H)
-    rec["t"] = t_rec
-    rec["bias_grad"] = [g.numpy() for g in grads]
-
-    with torch.no_grad():
-        final_loss = float(torch.mean((forward(xt) - yt) ** 2))
-    L = net.depth
-    t_rec = np.array(rec["t"], dtype=np.int64)
-    return TrainResult(
-        loss_history=loss_history,
-        steps_recorded=t_rec,
-        loss=loss_history[t_rec],
-        pieces=np.array(rec["pieces"], dtype=np.int64),
-        regions=np.array(rec["regions"], dtype=np.int64),
-        max_slope=np.array(rec["max_slope"], dtype=np.float64).reshape(-1, L),
-        dead=np.array(rec["dead"], dtype=np.int64).reshape(-1, L - 1),
-        bias_grad=np.array(rec["bias_grad"], dtype=np.float64).reshape(-1, H),
-        bias_update=bias_update,
-        zero_updates=np.count_nonzero(bias_update == 0, axis=1).astype(np.int64),
-        final_network=ReLUNetwork.from_torch(module),
-        final_loss=final_loss,
-        interval=interval,
-        config=dict(steps=steps, lr=lr, optimizer=optimizer, batch_size=batch_size, fmt=str(fmt), eps=eps,
-                    seed=seed, record_every=record_every),
-    )
+    rec = recorder.arrays(net.depth, net.num_neurons)
+    return TrainResult(loss_history=loss_history, loss=loss_history[rec["steps_recorded"]], **rec,
+                       final_network=model.network(), final_loss=stepper.full_loss(), interval=s.interval,
+                       config=s.config())

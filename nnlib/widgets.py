@@ -8,6 +8,8 @@ import itertools
 
 import matplotlib.pyplot as plt
 
+from ._validate import check_callable
+
 __all__ = ["interact_or_static"]
 
 
@@ -35,8 +37,7 @@ def interact_or_static(fn, static: dict, **sliders):
     matplotlib.figure.Figure
         The static figure (already displayed).
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable(fn, "fn")
     if not isinstance(static, dict) or not 1 <= len(static) <= 2:
         raise ValueError("static must be a dict of one or two parameter names to lists of values")
     for key, values in static.items():

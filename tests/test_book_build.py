@@ -164,3 +164,24 @@ def test_page_in_a_real_browser(page, server, browser):
     shots.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(shots / f"{page.replace('/', '_')}.png"), full_page=True)
     ctx.close()
+
+
+@pytest.mark.slow
+def test_api_page_documents_every_public_name(site):
+    """api.md: every name in every module's __all__ has its autodoc anchor nnlib.<module>.<name>
+    (the target of {py:func}`nnlib.<module>.<name>` in the chapters), and {prf:ref} in docstrings
+    became links into the chapters."""
+    import importlib
+
+    import nnlib
+
+    proc, html = site
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    page = (html / "api.html").read_text()
+    modules = [m for m in nnlib._MODULES if f"automodule:: nnlib.{m}" in (ROOT / "api.md").read_text()]
+    assert {"networks", "pieces", "precision", "training"} <= set(modules)
+    missing = [f"nnlib.{m}.{name}" for m in modules for name in importlib.import_module(f"nnlib.{m}").__all__
+               if f'id="nnlib.{m}.{name}"' not in page]
+    assert not missing, f"not on the API page: {missing}"
+    assert "prf:ref" not in page, "a {prf:ref} in a docstring was not turned into a link"
+    assert 'href="chapters/02_sawtooth.html#thm-sawtooth-pieces"' in page

@@ -204,14 +204,15 @@ def test_telgarsky_pair_realises_the_same_function(k):
 
 
 # ----------------------------------------------------------------------------- validation
-FACTORIES = [(sawtooth, "L", 60), (yarotsky_square, "m", 60), (multiply, "m", 60)]
+FACTORIES = [(sawtooth, "num_compositions", 60), (yarotsky_square, "m", 60), (multiply, "m", 60)]
 
 
 @pytest.mark.parametrize("factory, name, top", FACTORIES + [(lambda k: telgarsky_pair(k), "k", 20)])
 @pytest.mark.parametrize("bad", [0, -3, "top+1", 10**6])
 def test_out_of_range_arguments_raise_value_error_naming_the_range(factory, name, top, bad):
     bad = top + 1 if bad == "top+1" else bad
-    with pytest.raises(ValueError, match=rf"{name} must be an integer in \[1, {top}\], got {bad}"):
+    limit = "<= " + str(top) if bad > top else ">= 1"
+    with pytest.raises(ValueError, match=rf"{name} must be {limit} \(an integer in \[1, {top}\]\), got {bad}"):
         factory(bad)
 
 

@@ -10,8 +10,9 @@ import nnlib.experiments as ex
 from nnlib import count_activation_regions, count_pieces
 from nnlib.experiments import Config, make_grid, run_config, run_grid, validate_config
 from nnlib.networks import random_network
+from nnlib.precision import BFLOAT16, FLOAT16, FLOAT64, Format
 
-SMALL = dict(depths=[2, 3], widths=[4], formats=["float64", "bfloat16"], epsilons=[0.0, 0.05], seeds=[0],
+SMALL = dict(widths=[[1, 4, 1], [1, 4, 4, 1]], formats=["float64", "bfloat16"], epsilons=[0.0, 0.05], seeds=[0],
              steps=25, n_points=48, record_every=5)
 
 
@@ -24,8 +25,21 @@ def test_grid_order_and_size():
     grid = make_grid(**SMALL)
     assert len(grid) == 2 * 1 * 2 * 2 * 1
     assert [(c.depth, c.fmt, c.eps) for c in grid[:4]] == [
-        (2, "float64", 0.0), (2, "float64", 0.05), (2, "bfloat16", 0.0), (2, "bfloat16", 0.05)]
-    assert grid[0].widths == [1, 4, 1] and grid[-1].widths == [1, 4, 4, 1]
+        (2, FLOAT64, 0.0), (2, FLOAT64, 0.05), (2, BFLOAT16, 0.0), (2, BFLOAT16, 0.05)]
+    assert grid[0].widths == (1, 4, 1) and grid[-1].widths == (1, 4, 4, 1)
+    assert all(isinstance(c.fmt, Format) for c in grid)      # format names are converted
+
+
+def test_config_accepts_formats_and_names_alike():
+    assert Config((1, 3, 1), "float16", 0.0, 0) == Config([1, 3, 1], FLOAT16, 0.0, 0)
+    assert Config((1, 3, 3, 5, 1), "float16", 0.0, 0).width == 5
+
+
+def test_optimizers_are_defined_once():
+    import nnlib.training
+
+    assert ex.OPTIMIZERS is nnlib.training.OPTIMIZERS
+    assert "OPTIMIZERS" not in ex.__all__
 
 
 def test_table_is_tidy_and_correct(local_table):
@@ -47,7 +61,7 @@ def test_row_matches_a_direct_training_run():
     from nnlib.precision import FLOAT64
     from nnlib.training import train, torch_threads
 
-    cfg = Config(depth=3, width=5, fmt="float64", eps=0.0, seed=3, optimizer="gd", lr=0.05, steps=15,
+    cfg = Config(widths=(1, 5, 5, 1), fmt="float64", eps=0.0, seed=3, optimizer="gd", lr=0.05, steps=15,
                  n_points=40, target="square", record_every=5)
     row = run_config(cfg)
     x = np.linspace(-1, 1, 40)
@@ -79,13 +93,14 @@ def test_bad_configuration_rejected_before_any_work(monkeypatch):
 
     monkeypatch.setattr(ex, "run_config", must_not_run)
     good = make_grid(**SMALL)[0]
-    bad = dataclasses.replace(good, width=0)
-    with pytest.raises(ValueError, match=r"config 1: field 'width'"):
+    bad = dataclasses.replace(good, widths=(1, 0, 1))
+    with pytest.raises(ValueError, match=r"config 1: field 'widths'"):
         run_grid([good, bad], n_jobs=1)
 
 
 @pytest.mark.parametrize("field, value, exc", [
-    ("depth", 1, ValueError), ("depth", 2.0, TypeError), ("width", 0, ValueError), ("fmt", "float8", ValueError),
+    ("widths", (1, 1), ValueError), ("widths", (1, 2.0, 1), TypeError), ("widths", (1, 0, 1), ValueError),
+    ("widths", (2, 3, 1), ValueError), ("widths", 3, TypeError), ("fmt", "float8", ValueError), ("fmt", 16, TypeError),
     ("eps", 1.0, ValueError), ("eps", -1e-3, ValueError), ("eps", "a", TypeError), ("seed", -1, ValueError),
     ("optimizer", "lbfgs", ValueError), ("lr", 0.0, ValueError), ("steps", -1, ValueError),
     ("n_points", 1, ValueError), ("target", "cos", ValueError), ("record_every", 0, ValueError),
@@ -101,13 +116,15 @@ def test_every_field_is_validated(field, value, exc):
 
 def test_other_validation_paths():
     with pytest.raises(ValueError, match="batch_size"):
-        validate_config(Config(2, 4, "float64", 0.0, 0, optimizer="gd", n_points=10, batch_size=5))
+        validate_config(Config((1, 4, 1), "float64", 0.0, 0, optimizer="gd", n_points=10, batch_size=5))
     with pytest.raises(TypeError, match="unknown Config field 'stpes'"):
         make_grid(**{**SMALL, "stpes": 3})
     with pytest.raises(ValueError, match="seeds must not be empty"):
         make_grid(**{**SMALL, "seeds": []})
-    with pytest.raises(TypeError, match="depths"):
-        make_grid(**{**SMALL, "depths": 3})
+    with pytest.raises(TypeError, match="widths"):
+        make_grid(**{**SMALL, "widths": 3})
+    with pytest.raises(TypeError, match=r"widths\[0\] must be a sequence of layer widths"):
+        make_grid(**{**SMALL, "widths": [4, 8]})      # hidden widths alone: refused, not misread
     with pytest.raises(ValueError, match="configs"):
         run_grid([])
     with pytest.raises(TypeError, match="config 0 must be"):
@@ -121,9 +138,15 @@ def test_other_validation_paths():
 
 
 def test_command_line_writes_csv_and_figures(tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
     out = tmp_path / "study"
+    backend, figures = matplotlib.get_backend(), plt.get_fignums()
     ex.main(["--quick", "--out", str(out), "--no-progress", "--n-jobs", "1", "--steps", "5",
              "--depths", "2", "3", "--formats", "float64"])
+    # no global backend switch and no pyplot figures left behind by the library
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == figures
     table = pd.read_csv(out / "results.csv")
     assert len(table) == 2 and table["steps"].eq(5).all()
     assert json.loads((out / "study.json").read_text())["runs"] == 2
@@ -133,7 +156,7 @@ def test_command_line_writes_csv_and_figures(tmp_path):
 
 def test_command_line_rejects_bad_input_before_writing(tmp_path):
     out = tmp_path / "never"
-    with pytest.raises(ValueError, match="field 'depth'"):
+    with pytest.raises(ValueError, match=r"depths\[0\]"):
         ex.main(["--quick", "--out", str(out), "--depths", "1"])
     assert not out.exists()
     with pytest.raises(SystemExit):

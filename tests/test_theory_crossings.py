@@ -33,6 +33,8 @@ def test_total_variation_by_hand():
 def test_total_variation_of_networks_by_hand():
     # the hat rises 0 → 1 → 0 on [0, 1]: V = 2; on [-1, 2] it is 0 outside [0, 1]: still 2
     assert total_variation(HAT, interval=(0, 1)) == 2.0
+    assert total_variation(HAT, (0, 1)) == 2.0          # the convention (net, interval): positional too
+    assert total_variation(HAT, (0, 1), exact=np.bool_(True)) == F(2)
     assert total_variation(HAT, interval=(-1, 2)) == 2.0
     # Δ∘Δ has four monotone pieces of height 1 on [0, 1]
     assert total_variation(compose(HAT, HAT), interval=(0, 1), exact=True) == F(4)
@@ -103,12 +105,23 @@ def test_expected_crossings_by_hand():
     assert expected_crossings(([0, 1, 2], [1, 1, 1]), Gaussian(1, 0.1)) == 0.0
 
 
-def test_gaussian_tail_mass_is_not_cancelled():
-    stats = pytest.importorskip("scipy.stats")
-    got = expected_crossings(([0, 1], [8.0, 9.0]), Gaussian(0, 1))
-    assert got == pytest.approx(stats.norm.sf(8) - stats.norm.sf(9), rel=1e-10)
-    got = expected_crossings(([0, 1], [-9.0, -8.0]), Gaussian(0, 1))
-    assert got == pytest.approx(stats.norm.cdf(-8) - stats.norm.cdf(-9), rel=1e-10)
+def _tail_mass(lo, hi):
+    """P(lo < B < hi) for B ~ N(0, 1) in 50-digit arithmetic (mpmath, independent of nnlib)."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(50):   # by symmetry in the upper tail: 1 - Φ(t) would cancel even in 50 digits
+        return float(mpmath.ncdf(-lo) - mpmath.ncdf(-hi) if lo >= 0 else mpmath.ncdf(hi) - mpmath.ncdf(lo))
+
+
+@pytest.mark.parametrize("lo, hi", [(8.0, 9.0), (-9.0, -8.0), (-40.0, -37.0), (37.0, 40.0), (-0.5, 0.25)])
+def test_gaussian_tail_mass_is_not_cancelled(lo, hi):
+    # abs=0: the masses are ~1e-15 … 1e-300, so pytest's default abs=1e-12 would let 0.0 pass.
+    # Both tails, so that using the upper-tail formula on the lower tail (cancellation: 0.0) fails.
+    expected = _tail_mass(lo, hi)
+    assert expected > 0
+    got = expected_crossings(([0, 1], [lo, hi]), Gaussian(0, 1))
+    assert got == pytest.approx(expected, rel=1e-10, abs=0)
+    got = expected_crossings(([0, 1], [hi, lo]), Gaussian(0, 1))      # a falling segment: the same mass
+    assert got == pytest.approx(expected, rel=1e-10, abs=0)
 
 
 def _mc_crossings(net, interval, levels):
@@ -189,7 +202,7 @@ def test_one_step_bound_dominates_mean_pieces(widths, eps, lr, seed):
     exact_grads = _gradients(net, x, y)
     for _ in range(400):
         new, grads = _perturbed_step(net, exact_grads, lr, eps, rng)
-        bound = one_step_bound(new, grads, lr, eps, interval) + _zero_gradient_kinks(new, grads, interval)
+        bound = one_step_bound(new, interval, bias_grads=grads, lr=lr, eps=eps) + _zero_gradient_kinks(new, grads, interval)
         diffs.append(count_pieces(new, interval) - bound)
     diffs = np.array(diffs)
     # E[pieces - bound] <= 0 (the bound holds in expectation over ξ)
@@ -227,9 +240,9 @@ def test_first_layer_kinks_match_expected_crossings(seed):
 def test_one_step_bound_by_hand():
     # one hidden neuron h(x) = 2x on [0, 1] (V = 2), g = 0.5, lr = 0.1, eps = 0.2: 1 + (1/2) 2 / 0.01
     net = ReLUNetwork([(np.array([[2.0]]), np.array([-1.0])), (np.array([[1.0]]), np.zeros(1))])
-    assert one_step_bound(net, [np.array([0.5])], 0.1, 0.2, (0, 1)) == pytest.approx(1 + 100.0)
+    assert one_step_bound(net, (0, 1), bias_grads=[np.array([0.5])], lr=0.1, eps=0.2) == pytest.approx(1 + 100.0)
     # a dead neuron (g = 0) contributes nothing; the output layer's gradient may be passed and is ignored
-    assert one_step_bound(net, [np.array([0.0]), np.array([3.0])], 0.1, 0.2, (0, 1)) == 1.0
+    assert one_step_bound(net, (0, 1), bias_grads=[np.array([0.0]), np.array([3.0])], lr=0.1, eps=0.2) == 1.0
 
 
 def test_neuron_variations_match_brute_force():
@@ -250,7 +263,11 @@ def test_markov_bound():
     (lambda: total_variation([0, 1]), ValueError, "y"),
     (lambda: total_variation([0, 1], [0, 1], interval=(0, 1)), ValueError, "interval"),
     (lambda: total_variation(HAT), ValueError, "interval"),
-    (lambda: total_variation(HAT, [0, 1], interval=(0, 1)), ValueError, "y must be omitted"),
+    (lambda: total_variation(HAT, (0, 1), interval=(0, 1)), TypeError, "interval given twice"),
+    (lambda: total_variation(HAT, (1, 0)), ValueError, r"interval must satisfy a < b"),
+    (lambda: total_variation(HAT, (0, 1), exact="yes"), TypeError, "exact must be True or False"),
+    (lambda: neuron_variations(HAT, (0, 1), exact=1), TypeError, "exact"),
+    (lambda: neuron_variations(random_network([1, 3, 2], seed=0), (0, 1)), ValueError, "net must have one input"),
     (lambda: total_variation(HAT, interval=(1, 0)), ValueError, "a < b"),
     (lambda: total_variation([0, 0], [1, 2]), ValueError, "strictly increasing"),
     (lambda: total_variation([0, 1, 2], [1, 2]), ValueError, "same shape"),
@@ -272,12 +289,14 @@ def test_markov_bound():
     (lambda: perturbed_bias_law(0.0, 0.0, 0.1, 0.1), ValueError, "g must be non-zero"),
     (lambda: perturbed_bias_law(0.0, 1.0, 0.0, 0.1), ValueError, "lr"),
     (lambda: perturbed_bias_law(0.0, 1.0, 0.1, -0.1), ValueError, "eps"),
-    (lambda: one_step_bound("net", [np.ones(3)], 0.1, 0.1, (0, 1)), TypeError, "net"),
-    (lambda: one_step_bound(HAT, [np.ones(3)] * 3, 0.1, 0.1, (0, 1)), ValueError, "bias_grads"),
-    (lambda: one_step_bound(HAT, [np.ones(2)], 0.1, 0.1, (0, 1)), ValueError, r"bias_grads\[0\]"),
-    (lambda: one_step_bound(HAT, [np.ones(3)], 0.1, 0.1, (0, 1), density_bound=0.25), ValueError, "density_bound"),
-    (lambda: one_step_bound(HAT, [np.ones(3)], 0.1, 0.0, (0, 1)), ValueError, "eps"),
-    (lambda: one_step_bound(HAT, [np.ones(3)], 0.1, 0.1, None), ValueError, "interval"),
+    (lambda: one_step_bound("net", (0, 1), bias_grads=[np.ones(3)], lr=0.1, eps=0.1), TypeError, "net"),
+    (lambda: one_step_bound(HAT, (0, 1), bias_grads=[np.ones(3)] * 3, lr=0.1, eps=0.1), ValueError, "bias_grads"),
+    (lambda: one_step_bound(HAT, (0, 1), bias_grads=[np.ones(2)], lr=0.1, eps=0.1), ValueError, r"bias_grads\[0\]"),
+    (lambda: one_step_bound(HAT, (0, 1), bias_grads=[np.ones(3)], lr=0.1, eps=0.1, density_bound=0.25), ValueError,
+     "density_bound"),
+    (lambda: one_step_bound(HAT, (0, 1), bias_grads=[np.ones(3)], lr=0.1, eps=0.0), ValueError, "eps"),
+    (lambda: one_step_bound(HAT, None, bias_grads=[np.ones(3)], lr=0.1, eps=0.1), ValueError, "interval"),
+    (lambda: one_step_bound(HAT, [np.ones(3)], 0.1, 0.1, (0, 1)), TypeError, "positional"),   # the old order
     (lambda: markov_bound(0.5, 10), ValueError, "expected_bound"),
     (lambda: markov_bound(2.0, 0), ValueError, "M"),
     (lambda: neuron_variations(HAT, None), ValueError, "interval"),

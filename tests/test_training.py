@@ -172,7 +172,10 @@ def test_torch_threads_restores():
     (dict(optimizer="lbfgs"), ValueError, "optimizer"),
     (dict(batch_size=97), ValueError, "batch_size"),
     (dict(optimizer="gd", batch_size=10), ValueError, "batch_size"),
-    (dict(fmt="float16"), TypeError, "fmt"),
+    (dict(fmt="float8"), ValueError, "fmt must be a Format or one of"),
+    (dict(fmt=16), TypeError, "fmt"),
+    (dict(seed=1.5), TypeError, "seed must be an integer"),
+    (dict(seed=None), TypeError, "seed"),
     (dict(eps=-0.1), ValueError, "eps"),
     (dict(seed=-1), ValueError, "seed"),
     (dict(interval=(1, 0)), ValueError, "interval"),
@@ -180,6 +183,7 @@ def test_torch_threads_restores():
     (dict(record_every=-1), ValueError, "record_every"),
     (dict(callbacks=[1]), TypeError, "callbacks"),
     (dict(progress=1), TypeError, "progress"),
+    (dict(callbacks=print), TypeError, "callbacks must be a list"),
 ])
 def test_invalid_arguments(kw, exc, match):
     args = dict(net=NET, x=X, y=Y, steps=2, lr=0.01)
@@ -227,3 +231,42 @@ def test_network_state_on_sawtooth_with_coincident_knots(interval):
 def test_network_state_validation(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_format_names_and_numpy_bools_are_accepted():
+    kw = dict(steps=6, lr=3e-3, optimizer="adam", seed=2, record_every=2)
+    a = train(NET, X, Y, fmt=BFLOAT16, progress=False, **kw)
+    b = train(NET, X, Y, fmt="bfloat16", progress=np.bool_(False), **kw)
+    assert a.loss_history.tobytes() == b.loss_history.tobytes() and a.config == b.config
+
+
+def test_depth_one_network_trains():
+    # An affine model: no hidden neurons. It must train (least squares: y = 2x + 1 is reached), not
+    # run every step and then fail while assembling the records.
+    net = ReLUNetwork([(np.array([[0.5]]), np.array([0.1]))])
+    x = np.linspace(-1, 1, 20)
+    res = train(net, x, 2 * x + 1, steps=300, lr=0.2, record_every=50)
+    (A, b), = res.final_network.layers
+    assert abs(A[0, 0] - 2) < 1e-9 and abs(b[0] - 1) < 1e-9
+    assert res.pieces.tolist() == res.regions.tolist() == [1] * 6
+    assert res.dead.shape == (6, 0) and res.bias_grad.shape == res.bias_update.shape == (6, 0)
+    assert res.max_slope[0, 0] == 0.5                # |A| of the initial network, exactly
+    assert res.zero_updates.tolist() == [0] * 6
+
+
+def test_dead_neuron_that_only_touches_zero():
+    """A neuron whose pre-activation is <= 0 on all of D but reaches 0 is dead ({z > 0} is empty).
+
+    Hand-made, so the expected counts are known without any code: layer 1 has ϱ(x), ϱ(-x) and a
+    neuron with z ≡ 0; layer 2 has z = -(ϱ(x) + ϱ(-x)) = -|x| (max 0 at the knot x = 0) and
+    z = |x| - 1/2 (alive). Dead: one neuron in each layer. Counting "z >= 0 somewhere" as alive
+    (instead of "z > 0 somewhere") would give (0, 0).
+    """
+    net = ReLUNetwork([(np.array([[1.0], [-1.0], [0.0]]), np.zeros(3)),
+                       (np.array([[-1.0, -1.0, 0.0], [1.0, 1.0, 0.0]]), np.array([0.0, -0.5])),
+                       (np.array([[1.0, 1.0]]), np.zeros(1))])
+    zs = net.pre_activations(np.linspace(-1, 1, 2001))[:-1]      # the grid contains x = 0
+    assert [int(np.count_nonzero((z <= 0).all(axis=0))) for z in zs] == [1, 1]
+    res = train(net, X, Y, steps=1, lr=1e-3, interval=(-1, 1), record_every=1)
+    assert res.dead[0].tolist() == [1, 1]
+    assert network_state(net, (-1, 1))["dead"].tolist() == [1, 1]
