@@ -28,15 +28,13 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import check_flag, check_int, check_interval, check_network, check_real, check_seed
-from .networks import ReLUNetwork
+from ._validate import as_generator, check_choice, check_flag, check_int, check_interval, check_network, check_real
 from .pieces import propagate_knots
 from .tracking import batched_states
 
 __all__ = [
     "INIT_LAWS",
     "init_layers",
-    "initialized_network",
     "dead_layers",
     "is_constant_on",
     "prob_constant",
@@ -56,12 +54,6 @@ INIT_LAWS = {
                    "is replaced by its absolute value (a simplified randomised asymmetric initialisation in the "
                    "spirit of Lu, Shin, Su, Karniadakis 2019)"),
 }
-
-
-def _check_init(init) -> str:
-    if not isinstance(init, str) or init not in INIT_LAWS:
-        raise ValueError(f"init must be one of {sorted(INIT_LAWS)}, got {init!r}")
-    return init
 
 
 def _check_widths(widths, name="widths") -> list:
@@ -90,7 +82,8 @@ def _sample_layer(init: str, n_in: int, n_out: int, rng: np.random.Generator, ba
 def init_layers(widths: Sequence[int], init: str = "he", seed=None) -> list:
     """The ``(A_j, b_j)`` of a network with full layer widths ``widths`` drawn from the law ``init``.
 
-    Chapter 6, section "Initialisation laws"; the laws are listed in :data:`INIT_LAWS`.
+    Chapter 6, section "How likely is a dead layer?"; the laws are listed in :data:`INIT_LAWS`.
+    :func:`nnlib.networks.random_network` with ``init=…`` builds the network from these layers.
 
     Parameters
     ----------
@@ -107,15 +100,9 @@ def init_layers(widths: Sequence[int], init: str = "he", seed=None) -> list:
         ``A_j`` of shape ``(N_j, N_{j-1})`` and ``b_j`` of shape ``(N_j,)``.
     """
     widths = _check_widths(widths)
-    init = _check_init(init)
-    seed = check_seed(seed)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    init = check_choice(init, "init", INIT_LAWS)
+    rng = as_generator(seed, "seed")
     return [_sample_layer(init, n_in, n_out, rng) for n_in, n_out in zip(widths[:-1], widths[1:])]
-
-
-def initialized_network(widths: Sequence[int], init: str = "he", seed=None) -> ReLUNetwork:
-    """:func:`init_layers` as a :class:`~nnlib.networks.ReLUNetwork`."""
-    return ReLUNetwork(init_layers(widths, init, seed))
 
 
 def _positive_somewhere(rec, bounded: bool) -> np.ndarray:
@@ -200,10 +187,9 @@ def prob_constant(width: int, depth: int, n_draws: int, *, init: str = "he", int
     width = check_int(width, "width", minimum=1)
     depth = check_int(depth, "depth", minimum=1)
     n_draws = check_int(n_draws, "n_draws", minimum=1)
-    init = _check_init(init)
+    init = check_choice(init, "init", INIT_LAWS)
     interval = check_interval(interval, allow_none=False)
-    seed = check_seed(seed)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed, "seed")
     widths = [1] + [width] * (depth - 1) + [1]
     hits = 0
     for start in range(0, n_draws, _BATCH):   # networks of one shape, decided as one batch

@@ -236,11 +236,13 @@ def compose(outer: ReLUNetwork, inner: ReLUNetwork) -> ReLUNetwork:
     return ReLUNetwork(list(inner.layers[:-1]) + [merged] + list(outer.layers[1:]))
 
 
-def random_network(widths: Sequence[int], seed=None, bias_std: float = 0.1) -> ReLUNetwork:
-    """A random network with He-initialised weights, as at the start of training.
+def random_network(widths: Sequence[int], seed=None, bias_std=None, *, init=None) -> ReLUNetwork:
+    """A random network as at the start of training.
 
-    ``A_j`` has i.i.d. entries ``N(0, 2 / N_{j-1})`` and ``b_j`` i.i.d. ``N(0, bias_std²)``.
-    Chapter 1, section "Random networks at initialisation".
+    By default (``init=None``, Chapter 1, section "Random networks at initialisation") ``A_j`` has
+    i.i.d. entries ``N(0, 2 / N_{j-1})`` (He) and ``b_j`` i.i.d. ``N(0, bias_std²)``. With ``init``,
+    weights and biases follow one of the laws of :data:`nnlib.initialization.INIT_LAWS` (Chapter 6,
+    {prf:ref}`thm-constant-bound`), e.g. ``init="he"``: all weights and biases i.i.d. ``N(0, 2/N_{j-1})``.
 
     Parameters
     ----------
@@ -250,8 +252,11 @@ def random_network(widths: Sequence[int], seed=None, bias_std: float = 0.1) -> R
         Seed or generator; the same seed gives the same network. ``None`` draws from nnlib's
         default generator (:func:`nnlib.reproducibility.default_generator`), which
         :func:`nnlib.reproducibility.set_seed` seeds.
-    bias_std : float
-        Standard deviation of the biases (>= 0).
+    bias_std : float, optional
+        Standard deviation of the biases (>= 0) of the default law; default 0.1. Not allowed
+        together with ``init``, whose law fixes the biases.
+    init : str, optional
+        A key of :data:`nnlib.initialization.INIT_LAWS`.
 
     Returns
     -------
@@ -262,12 +267,20 @@ def random_network(widths: Sequence[int], seed=None, bias_std: float = 0.1) -> R
     --------
     >>> random_network([1, 8, 8, 1], seed=0).widths
     (1, 8, 8, 1)
+    >>> random_network([1, 3, 1], seed=0, init="he-zero-bias").layers[0][1].tolist()
+    [0.0, 0.0, 0.0]
     """
     if not isinstance(widths, (list, tuple)) or len(widths) < 2:
         raise ValueError(f"widths must be a sequence (N_0, …, N_L) with at least two entries, got {widths!r}")
     widths = [check_int(w, f"widths[{k}]", minimum=1) for k, w in enumerate(widths)]
-    bias_std = check_positive(bias_std, "bias_std", allow_zero=True)
     rng = as_generator(seed, "seed")
+    if init is not None:
+        if bias_std is not None:
+            raise ValueError(f"bias_std must not be given together with init={init!r}: the law fixes the biases")
+        from .initialization import init_layers  # the laws of Chapter 6 live there (a higher floor)
+
+        return ReLUNetwork(init_layers(widths, init, rng))
+    bias_std = 0.1 if bias_std is None else check_positive(bias_std, "bias_std", allow_zero=True)
     layers = []
     for n_in, n_out in zip(widths[:-1], widths[1:]):
         A = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_out, n_in))

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from nnlib.initialization import (
-    INIT_LAWS, constant_probability_bound, dead_layers, fit_death_rate, init_layers, initialized_network,
+    INIT_LAWS, constant_probability_bound, dead_layers, fit_death_rate, init_layers,
     is_constant_on, prob_constant, restarts_needed, wilson_interval,
 )
-from nnlib.networks import ReLUNetwork
+from nnlib.networks import ReLUNetwork, random_network
 from oracles import exact_forward, exact_layers
 
 
@@ -80,7 +80,7 @@ def test_random_networks_float_equals_exact_and_samples_agree():
     seen = {True: 0, False: 0}
     for _ in range(60):
         width, depth = int(rng.integers(1, 4)), int(rng.integers(2, 7))
-        net = initialized_network([1] + [width] * (depth - 1) + [1], str(rng.choice(sorted(INIT_LAWS))), rng)
+        net = random_network([1] + [width] * (depth - 1) + [1], rng, init=str(rng.choice(sorted(INIT_LAWS))))
         for interval in [(0.0, 1.0), (-2.0, 3.0), None]:
             c = is_constant_on(net, interval)
             assert c == is_constant_on(net, interval, exact=True)
@@ -201,6 +201,7 @@ def test_frozen_gradients_at_and_below_a_dead_layer():
     (lambda: prob_constant(2.5, 3, 10), TypeError, "width"),
     (lambda: prob_constant(2, 3, 0), ValueError, "n_draws"),
     (lambda: prob_constant(2, 3, 10, init="kaiming"), ValueError, "init"),
+    (lambda: prob_constant(2, 3, 10, init=3), TypeError, "init"),
     (lambda: prob_constant(2, 3, 10, interval=(1, 0)), ValueError, "interval"),
     (lambda: prob_constant(2, 3, 10, interval=None), ValueError, "interval"),
     (lambda: prob_constant(2, 3, 10, seed=1.5), TypeError, "seed"),
@@ -216,6 +217,8 @@ def test_frozen_gradients_at_and_below_a_dead_layer():
     (lambda: fit_death_rate([1], [0], [10]), ValueError, "depths"),
     (lambda: fit_death_rate([3], [11], [10]), ValueError, "hits"),
     (lambda: fit_death_rate([3, 4], [1], [10, 10]), ValueError, "one length"),
+    (lambda: random_network([1, 2, 1], init="he", bias_std=0.5), ValueError, "bias_std"),
+    (lambda: random_network([1, 2, 1], init="lecun"), ValueError, "init"),
 ])
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
