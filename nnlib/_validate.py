@@ -17,24 +17,26 @@ __all__ = ["as_real_array", "check_int", "check_real", "check_interval", "check_
            "check_callables", "check_callable"]
 
 
-def as_real_array(value, name: str, ndim: int | None = None) -> np.ndarray:
-    """Return ``value`` as a float64 array, or raise naming ``name``.
+def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: bool = False) -> np.ndarray:
+    """Return ``value`` as a float64 array (complex128 for complex input with ``allow_complex``).
 
-    Accepts real integer and floating arrays (and nested lists of such numbers). Rejects booleans,
-    complex numbers, strings and objects with :class:`TypeError`; wrong dimensionality and
-    non-finite entries with :class:`ValueError`.
+    Accepts real integer and floating arrays (and nested lists of such numbers), and complex ones
+    only with ``allow_complex=True``. Rejects booleans, strings and objects (and complex numbers by
+    default) with :class:`TypeError`; wrong dimensionality and non-finite entries with
+    :class:`ValueError`; every message names ``name``.
     """
+    kind = "real or complex" if allow_complex else "real"
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a real numeric array, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a {kind} numeric array, got {type(value).__name__}")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be a real numeric array: {exc}") from None
-    if arr.dtype == bool or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must have a real integer or floating dtype, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must be a {kind} numeric array: {exc}") from None
+    if arr.dtype == bool or arr.dtype.kind not in ("iufc" if allow_complex else "iuf"):
+        raise TypeError(f"{name} must have a {kind} integer or floating dtype, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    arr = arr.astype(np.float64)
+    arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     return arr

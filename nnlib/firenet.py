@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_flag, check_int, check_positive, check_real, check_seed
+from ._validate import as_real_array, check_flag, check_int, check_positive, check_real, check_seed
 
 __all__ = [
     "sr_lasso_objective", "primal_dual", "firenet", "FirenetModule",
@@ -74,28 +74,10 @@ _NORM_SLACK = 1e-12  # relative rounding allowance when comparing a given norm b
 
 
 # ---------------------------------------------------------------------------- validation
-def _as_data(value, name: str, ndim: int) -> np.ndarray:
-    """Return ``value`` as a float64 or complex128 array of dimension ``ndim``, or raise naming ``name``."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be a numeric array: {exc}") from None
-    if arr.dtype == bool or arr.dtype.kind not in "iufc":
-        raise TypeError(f"{name} must have a real or complex numeric dtype, got dtype {arr.dtype}")
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} has non-finite entries (nan or inf)")
-    return arr
-
-
 def _check_problem(A, y, lam, weights):
     """Validate ``(A, y, λ, w)``; return ``A, y, λ, w`` with ``w`` defaulting to ones."""
-    A = _as_data(A, "A", 2)
-    y = _as_data(y, "y", 1)
+    A = as_real_array(A, "A", 2, allow_complex=True)
+    y = as_real_array(y, "y", 1, allow_complex=True)
     if A.shape[0] != y.shape[0]:
         raise ValueError(f"y must have A.shape[0] = {A.shape[0]} entries, got {y.shape[0]}")
     if A.shape[0] == 0 or A.shape[1] == 0:
@@ -104,7 +86,7 @@ def _check_problem(A, y, lam, weights):
     if weights is None:
         w = np.ones(A.shape[1])
     else:
-        w = _as_data(weights, "weights", 1)
+        w = as_real_array(weights, "weights", 1, allow_complex=True)
         if w.dtype.kind == "c":
             raise ValueError("weights must be real, got complex entries")
         if w.shape[0] != A.shape[1]:
@@ -115,7 +97,7 @@ def _check_problem(A, y, lam, weights):
 
 
 def _check_x(x, name: str, N: int) -> np.ndarray:
-    x = _as_data(x, name, 1)
+    x = as_real_array(x, name, 1, allow_complex=True)
     if x.shape[0] != N:
         raise ValueError(f"{name} must have A.shape[1] = {N} entries, got {x.shape[0]}")
     return x
@@ -242,7 +224,7 @@ def primal_dual(A, y, lam, *, iters, tau, sigma, weights=None, x0=None) -> np.nd
 # ---------------------------------------------------------------------------- restarts
 def _firenet_setup(A, lam, restarts, inner_iters, delta, norm_bound, weights, tau, sigma):
     """Validate FIRENET's parameters (shared by :func:`firenet` and :class:`FirenetModule`)."""
-    A = _as_data(A, "A", 2)
+    A = as_real_array(A, "A", 2, allow_complex=True)
     A, _, lam, w = _check_problem(A, np.zeros(A.shape[0]), lam, weights)
     restarts = check_int(restarts, "restarts", minimum=1)
     inner_iters = check_int(inner_iters, "inner_iters", minimum=1)
