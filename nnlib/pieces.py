@@ -65,7 +65,7 @@ MAX_MEMORY_BYTES = 6 * 2**30
 EXACT_FALLBACK_WORK = 300_000
 # Every certified comparison uses its error bound times this factor: the bounds are first-order
 # (products of two rounding errors are dropped), the factor covers them many times over.
-_SAFE = 1.5
+_SAFE = 1.0625
 _U = 2.0**-53                                    # unit roundoff of float64
 _NOQ = -4096                                     # quantum of an all-zero array ("no constraint")
 
@@ -124,7 +124,7 @@ def _is_multiple(a, q: int) -> bool:
 
 def _fits(bound: float, q: int) -> bool:
     """Integers ``m 2^-q`` with ``|m 2^-q| <= bound`` and all partial sums are exact float64s."""
-    return bound == 0 or (q < 1000 and math.ldexp(bound, q) < 2.0**52)
+    return bound == 0 or math.frexp(bound)[1] + q <= 52      # bound < 2^e, e + q <= 52
 
 
 class _Cert:
@@ -189,8 +189,14 @@ class _Cert:
             room = self.Zb.max() + 2 * self.Xmax * self.DZb.max()
             q = min(self.qx + 60, 51 - math.ceil(math.log2(max(self.Xmax, 2.0**-1000))),
                     51 - math.ceil(math.log2(max(room, 2.0**-1000))) - self.qDZ)
-            if q >= self.qx and q >= self.qZ - 60 and _is_multiple(nx, q):
-                self.qn = q                          # confirmed by the residual test in after_split
+            qs = max(self.qx, _quantum(nx[:64]), _quantum(nx[-64:]))   # the likely quantum …
+            if qs <= q and _is_multiple(nx, qs):
+                self.qn = qs
+            elif q >= self.qx and _is_multiple(nx, q):
+                self.qn = q
+            else:
+                self.qn = None
+            if self.qn is not None:                  # confirmed by the residual test in after_split
                 self.eXn = 0.0
                 return
             self.exact = False
@@ -202,8 +208,10 @@ class _Cert:
             dmin = float(np.min(np.abs(d)))
             if not dmin > 2 * e:
                 self.fail("the position of a new knot (its pre-activation is nearly flat)")
-            eT = e / (dmin - 2 * e) + 2 * _U
-            self.eXn = _SAFE * (3 * self.eX + eT * float(np.max(seglen)) + 2 * _U * self.Xmax)
+            # x̃ = (1 − t) x0 + t x1 is a convex combination: knot errors do not grow, and the
+            # error of t = z0 / d is at most e / (d − 2 e) (+ rounding), per knot.
+            eT = e / (np.abs(d) - 2 * e) + 2 * _U
+            self.eXn = _SAFE * (self.eX + float(np.max(eT * (seglen + 2 * self.eX))) + 2 * _U * self.Xmax)
 
     def after_split(self, resid_ok: bool, dxmax: float):
         """Bounds of the values at the merged knots; ends exact mode if a residual was not 0."""
