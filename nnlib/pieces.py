@@ -187,8 +187,8 @@ class _Cert:
         if self.exact:
             # q': the finest quantum for which x̃ − x0 and Z0 + (x̃ − x0) DZ stay exact.
             room = self.Zb.max() + 2 * self.Xmax * self.DZb.max()
-            q = min(self.qx + 60, 51 - math.ceil(math.log2(max(self.Xmax, 2.0**-1000))),
-                    51 - math.ceil(math.log2(max(room, 2.0**-1000))) - self.qDZ)
+            e2 = lambda v: math.frexp(float(v))[1]                # v < 2^e2(v)
+            q = min(self.qx + 60, 52 - e2(2 * self.Xmax), 52 - e2(room) - self.qDZ)
             qs = max(self.qx, _quantum(nx[:64]), _quantum(nx[-64:]))   # the likely quantum …
             if qs <= q and _is_multiple(nx, qs):
                 self.qn = qs

@@ -225,3 +225,21 @@ def test_refusal_names_the_decision_and_suggests_exact(no_fallback):
         except ValueError as exc:
             msgs.append(str(exc))
     assert msgs and all(REFUSAL in m and "use exact=True" in m for m in msgs)
+
+
+@pytest.mark.parametrize("k", [-900, -40, 0, 20, 900])
+def test_close_dyadic_kinks_are_kept_apart_without_refusal(k, no_fallback):
+    """Dyadic kinks ``2^-30`` (relative) apart, on intervals up to ``2^20`` times wider.
+
+    The arithmetic is exact and certified so: no refusal, no redo, and never a merge. A merge
+    tolerance relative to the interval (the old ``KNOT_RTOL = 2^-40``, let alone ``2^-20``)
+    counts 2 pieces here.
+    """
+    t1 = 0.5 * 2.0**k
+    for gap in (2.0 ** (k - 30), 3 * 2.0 ** (k - 30), 2.0 ** (k - 21)):
+        t2 = t1 + gap
+        net = two_relus(t1, t2)
+        for interval in [(-2.0**(k + 20), 2.0**(k + 20)), (0.0, 2.0 ** (k + 1)), None]:
+            assert count_pieces(net, interval) == 3
+            assert count_activation_regions(net, interval) == 3
+            assert breakpoints(net, interval).tolist() == [t1, t2]
