@@ -141,11 +141,12 @@ class _Cert:
        are exact, so float mode *is* rational mode. Quanta ``q`` are tracked per layer from the
        weights' quanta; a new knot is certified exact when it is a multiple of ``2^-q'`` and the
        crossing neuron's value there, computed exactly, is 0.
-    2. *Error bounds* otherwise: rigorous forward-error bounds (Higham's ``γ_n``) for the knots
-       (``eX``), the layer input (``eH``), the slopes (``eD``) and ``Z = H Aᵀ + b``. A sign is
-       certain when ``|z| > eZ``; two new knots are ordered when further apart than ``2 eX``; a
-       slope change is certain when ``|Δs| > 2 eS``; a slope *equality* is certified by the
-       support of the slope difference (:func:`_equal_by_support`).
+    2. *Error bounds* otherwise: rigorous forward-error bounds (Higham's ``γ_n``) per knot for the
+       knots (``eX``) and the layer input (``eH``), per knot and neuron for ``Z = H Aᵀ + b``
+       (``eZ``), per neuron for the slopes. A sign is certain when ``|z| > eZ``; two new knots are
+       ordered when further apart than the sum of their ``eX``; a slope change is certain when
+       ``|Δs| > 2 eS``; a slope *equality* is certified by the support of the slope difference
+       (:func:`_equal_by_support`).
     Anything else raises :class:`_Ambiguous`: the caller redoes the count exactly or refuses.
     """
 
@@ -153,7 +154,8 @@ class _Cert:
         self.exact = True
         self.qx = self.qH = _quantum(x)
         self.qD = 0
-        self.eX = self.eH = self.eD = 0.0
+        self.eX = self.eH = self.eZ = self.E = None      # per-knot arrays once inexact
+        self.eD = 0.0
         self.Xmax = float(np.max(np.abs(x)))
         self.work = 0.0                              # estimated rational multiply-adds of a redo
         self.net_cost = 1
@@ -161,76 +163,94 @@ class _Cert:
     def fail(self, why: str):
         raise _Ambiguous(why, self.work)
 
-    def before(self, Z, DZ, A, b, Hmax: float, Dmax: float, check: bool = True):
-        """Bounds ``eZ``, ``eDZ`` (per neuron) of ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``; check signs at knots."""
-        n_in = A.shape[-1]
+    def _inexact(self, K, n):
+        """Leave exact mode: every value so far is exact (error 0)."""
+        self.exact = False
+        if self.eX is None:
+            self.eX, self.eH = np.zeros(K), np.zeros(K)
+        if self.eZ is None:
+            self.eZ, self.eDZ = np.zeros((K, n)), np.zeros(n)
+
+    def before(self, Z, DZ, A, b, Hs, Dmax: float, check: bool = True):
+        """Bounds of ``Z = H Aᵀ + b`` (per knot and neuron), ``DZ = D Aᵀ`` (per neuron); signs at knots.
+
+        ``Hs``: ``max_i |H[k, i]|`` per knot (error mode) or its maximum (exact mode).
+        """
+        K, n_in = Z.shape[0], A.shape[-1]
         ra = np.abs(A).sum(axis=-1).max(axis=0)      # (n,): max over the batch of Σ_k |A_ik|
         absb = np.abs(b).max(axis=0)
-        Zb, DZb = Hmax * ra + absb, Dmax * ra
-        self.Zb, self.DZb = Zb, DZb
-        self.work = DZ.shape[0] * self.net_cost       # a rational redo: at least this many operations
+        Hmax = float(np.max(Hs)) if K else 0.0
+        self.Zb, self.DZb = Hmax * ra + absb, Dmax * ra
+        self.work = K * self.net_cost                # a rational redo: at least this many operations
+        self.eZ = None
         if self.exact:
             qA, qb = _quantum(A), _quantum(b)
             qZ, qDZ = max(self.qH + qA, qb), self.qD + qA
-            if _fits(float(Zb.max()), qZ) and _fits(float(DZb.max()), qDZ):
+            if _fits(float(self.Zb.max()), qZ) and _fits(float(self.DZb.max()), qDZ):
                 self.qZ, self.qDZ = qZ, qDZ
-                self.eZ = self.eDZ = np.zeros_like(Zb)
+                self.eDZ = np.zeros_like(ra)
                 return
             self.exact = False
-        self.eZ = _SAFE * (self.eH * ra + _gamma(n_in + 1) * Zb)
-        self.eDZ = _SAFE * (self.eD * ra + _gamma(n_in) * DZb)
-        if check and (self.eZ > 0).any() and (np.abs(Z) <= self.eZ).any():
+            self.eX, self.eH = np.zeros(K), np.zeros(K)
+            Hs = np.full(K, Hmax)
+        g = _gamma(n_in + 1)
+        self.eZ = _SAFE * (np.multiply.outer(self.eH + g * Hs, ra) + g * absb)
+        self.eDZ = _SAFE * (self.eD * ra + _gamma(n_in) * self.DZb)
+        if check and ((np.abs(Z) <= self.margin(self.eZ, DZ)) & (self.eZ > 0)).any():
             self.fail("the sign of a pre-activation at a knot (it is 0 or within rounding of 0)")
 
-    def new_knots(self, nx, x0, d, seglen, eZ_cross):
-        """Error bound of new knots ``x0 + t (x1 − x0)``, ``t = z0 / d``, or exactness check."""
-        if self.exact:
-            # q': the finest quantum for which x̃ − x0 and Z0 + (x̃ − x0) DZ stay exact.
-            room = self.Zb.max() + 2 * self.Xmax * self.DZb.max()
-            e2 = lambda v: math.frexp(float(v))[1]                # v < 2^e2(v)
-            q = min(self.qx + 60, 52 - e2(2 * self.Xmax), 52 - e2(room) - self.qDZ)
-            qs = max(self.qx, _quantum(nx[:64]), _quantum(nx[-64:]))   # the likely quantum …
-            if qs <= q and _is_multiple(nx, qs):
-                self.qn = qs
-            elif q >= self.qx and _is_multiple(nx, q):
-                self.qn = q
-            else:
-                self.qn = None
-            if self.qn is not None:                  # confirmed by the residual test in after_split
-                self.eXn = 0.0
-                return
-            self.exact = False
-            self.eZ = np.zeros_like(self.Zb)
-            self.eDZ = np.zeros_like(self.Zb)
-        self.eXn = self.eX
-        if d.shape[0]:
-            e = float(np.max(eZ_cross))
-            dmin = float(np.min(np.abs(d)))
-            if not dmin > 2 * e:
-                self.fail("the position of a new knot (its pre-activation is nearly flat)")
-            # x̃ = (1 − t) x0 + t x1 is a convex combination: knot errors do not grow, and the
-            # error of t = z0 / d is at most e / (d − 2 e) (+ rounding), per knot.
-            eT = e / (np.abs(d) - 2 * e) + 2 * _U
-            self.eXn = _SAFE * (self.eX + float(np.max(eT * (seglen + 2 * self.eX))) + 2 * _U * self.Xmax)
+    def margin(self, E, DZ):
+        """What a value at a float knot must exceed for its sign to hold at the true knot: its
+        evaluation error plus the neuron's slope next to the knot times the knot's error."""
+        lip = np.maximum(np.abs(DZ[:-1]), np.abs(DZ[1:]))
+        lip += self.eDZ
+        lip *= self.eX[:, None]
+        lip += E
+        return lip
 
-    def after_split(self, resid_ok: bool, dxmax: float):
-        """Bounds of the values at the merged knots; ends exact mode if a residual was not 0."""
-        if self.exact and not resid_ok:
-            self.exact = False
-            self.eZ = np.zeros_like(self.Zb)
-            self.eDZ = np.zeros_like(self.Zb)
-            self.eXn = _SAFE * 4 * _U * self.Xmax * 4  # the knot was rounded: a few ulps of |x|
-        if self.exact:
-            self.qx = max(self.qx, self.qn)
-            self.qH = max(self.qZ, self.qn + self.qDZ)
-            self.qD = self.qDZ
-            return
-        dX = self.eXn + self.eX + _U * 2 * self.Xmax
-        eZn = self.eZ + dX * self.DZb + dxmax * self.eDZ + 2.01 * _U * (self.Zb + dxmax * self.DZb)
-        self.eZall = _SAFE * np.maximum(self.eZ, eZn)
-        self.eX = max(self.eX, self.eXn)
-        self.eH = float(self.eZall.max())
-        self.eD = float(self.eDZ.max())
+    def exact_knots(self, nx) -> bool:
+        """Whether the new knots ``nx`` keep exact mode (multiples of a quantum that keeps
+        ``x̃ − x0`` and ``Z0 + (x̃ − x0) DZ`` exact); the residual test follows in the split."""
+        e2 = lambda v: math.frexp(float(v))[1]                # v < 2^e2(v)
+        room = self.Zb.max() + 2 * self.Xmax * self.DZb.max()
+        q = min(self.qx + 60, 52 - e2(2 * self.Xmax), 52 - e2(room) - self.qDZ)
+        qs = max(self.qx, _quantum(nx[:64]), _quantum(nx[-64:]))   # the likely quantum …
+        if qs <= q and _is_multiple(nx, qs):                        # … verified on all knots
+            self.qn = qs
+        elif q >= self.qx and _is_multiple(nx, q):
+            self.qn = q
+        else:
+            return False
+        return True
+
+    def knot_errors(self, nx, d, i0, i1, neu, seglen):
+        """``eX`` of new knots ``x̃ = (1 − t) x0 + t x1``, ``t = z0 / d`` (``x0, x1`` knots ``i0, i1``).
+
+        The values at ``x0, x1`` are the network's at those float points up to ``e0, e1``; all
+        earlier signs being certified, ``z`` is affine between the float and the true knots, so
+        ``t`` is off by at most ``(e0 + e1) / (|d| − e0 − e1)`` plus rounding (no growth with the
+        earlier knots' errors).
+        """
+        e01 = self.eZ[i0, neu] + self.eZ[i1, neu]
+        den = np.abs(d) - e01
+        if (den <= 0).any():
+            self.fail("the position of a new knot (its pre-activation is within rounding of 0)")
+        eT = e01 / den + 2 * _U
+        return _SAFE * (eT * seglen + 2 * _U * np.abs(nx))
+
+    def value_errors(self, eXn, anchor, dx, cross_slope):
+        """Error of the values ``Z0 + (x̃ − x0) DZ`` at the new float knots (max over neurons); the
+        crossing neuron, set to 0, is off by its slope times the knot's error."""
+        adx = np.abs(dx)
+        Db, eD = float(self.DZb.max()), float(self.eDZ.max())
+        e = self.eZ[anchor].max(axis=1) + adx * eD + 2.01 * _U * (float(self.Zb.max()) + adx * Db)
+        return _SAFE * np.maximum(e, (np.abs(cross_slope) + eD) * eXn)
+
+    def exact_done(self):
+        """Quanta after a certified-exact split."""
+        self.qx = max(self.qx, self.qn)
+        self.qH = max(self.qZ, self.qn + self.qDZ)
+        self.qD = self.qDZ
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -318,11 +338,21 @@ def _crossings(Z, segv):
     return cross
 
 
-def _check_memory(M, n, B=1):
+def _project_memory(sizes, remaining, n):
+    """Refuse early when the knot count keeps multiplying (a sawtooth doubles it every layer) and
+    the remaining layers would need more than :data:`MAX_MEMORY_BYTES`."""
+    if remaining <= 0 or len(sizes) < 4:
+        return
+    growth = min(sizes[-1] / sizes[-2], sizes[-2] / sizes[-3], sizes[-3] / sizes[-4])
+    if growth >= 1.5:
+        _check_memory(int(sizes[-1] * growth**remaining), n, estimated=True)
+
+
+def _check_memory(M, n, B=1, estimated=False):
     need = M * 8 * (2 + 3 * n)
     if need > MAX_MEMORY_BYTES:
         raise ValueError(
-            f"counting needs about {need / 2**30:.1f} GiB for {M:,} knots of a width-{n} layer, over "
+            f"counting needs about {need / 2**30:.1f} GiB for {M:,} knots{' (estimated)' if estimated else ''} of a width-{n} layer, over "
             f"nnlib.pieces.MAX_MEMORY_BYTES = {MAX_MEMORY_BYTES / 2**30:.0f} GiB; use a smaller network "
             "or interval")
 
@@ -350,60 +380,55 @@ def _segment_t(Z, g, seg, neu):
 
 
 def _split_every_segment(st, Z, DZ, g, seg, neu):
-    """Merge step when every segment holds exactly one crossing (one network, bounded).
+    """Merge step when every segment holds exactly one crossing (one network, bounded, exact).
 
     New knot ``i`` becomes row ``2i + 1``; old knot ``k`` row ``2k``; old segment row ``k``
     becomes rows ``2k - 1`` and ``2k``. Values at a new knot: ``Z0 + (x̃ − x0) DZ`` (exact on the
-    affine segment); the crossing neuron is then exactly 0 there.
+    affine segment); the crossing neuron is then exactly 0 there. Returns ``None`` (nothing
+    changed) if the float knots are not certified exact: the general path takes over.
     """
     x, cert = st.x, st.cert
-    st.x = None
     K, n = Z.shape
     M = 2 * K - 1
     if seg is None:                               # a single neuron ``neu`` crosses everywhere
-        d = np.subtract(Z[:-1, neu], Z[1:, neu])
-        t = Z[:-1, neu] / d
+        t = np.subtract(Z[:-1, neu], Z[1:, neu])
+        np.divide(Z[:-1, neu], t, out=t)
+        cols = neu
     else:
-        t, d = _segment_t(Z, g, seg, neu)
+        t = _segment_t(Z, g, seg, neu)
+        cols = np.empty(K - 1, dtype=np.intp)
+        cols[seg] = neu
     x2 = np.empty(M, dtype=x.dtype)
     x2[0::2] = x
     xn = x2[1::2]
     np.subtract(x[1:], x[:-1], out=xn)
-    seglen = float(xn.max()) if cert is not None else 0.0
     xn *= t
     xn += x[:-1]                                  # x0 + t (x1 − x0)
     del t
     if cert is not None:
-        cert.new_knots(xn, None, d, seglen, cert.eZ)
-        if not cert.exact:
-            np.maximum(xn, x[:-1], out=xn)        # keep each knot inside its segment
-            np.minimum(xn, x[1:], out=xn)
-    del d
+        if not cert.exact_knots(xn):
+            return None
     dx = xn - x[:-1]
-    del x, xn
+    del xn
+    if cert is not None:                          # residual: the crossing neuron's value, exactly
+        r = Z[:-1, cols] if seg is None else Z[np.arange(K - 1), cols][:]
+        rd = DZ[1:K, cols] if seg is None else DZ[np.arange(1, K), cols]
+        if (r + dx * rd).any():
+            return None
+        del r, rd
+        cert.exact_done()
+    st.x = x2
+    del x
     Z2 = np.empty((M, n), dtype=Z.dtype, order=_order(Z))
     Z2[0::2] = Z
     Zn = Z2[1::2]
     np.multiply(DZ[1:K], dx[:, None], out=Zn)
     Zn += Z[:-1]
-    dxmax = float(dx.max()) if cert is not None else 0.0
     del Z, Zn, dx
     if seg is None:
-        resid = Z2[1::2, neu]
-        ok = cert is None or not cert.exact or not resid.any()
         Z2[1::2, neu] = st.zero
     else:
-        idx = neu * M
-        idx += 2 * seg + 1
-        flat = Z2.T.reshape(-1) if _order(Z2) == "F" else None
-        if flat is None:
-            idx = (idx % M) * n + idx // M
-            flat = Z2.reshape(-1)
-        ok = cert is None or not cert.exact or not flat[idx].any()
-        flat[idx] = st.zero
-        del idx, flat
-    if cert is not None:
-        cert.after_split(ok, dxmax)
+        Z2[2 * np.arange(K - 1) + 1, cols] = st.zero
     DZ2 = np.empty((M + 1, n), dtype=DZ.dtype, order=_order(DZ))
     DZ2[0] = DZ[0]
     DZ2[1:M:2] = DZ[1:K]
@@ -414,16 +439,34 @@ def _split_every_segment(st, Z, DZ, g, seg, neu):
         edge2 = np.zeros(M, dtype=bool)
         edge2[0::2] = st.edge
         st.edge = edge2
-    st.x = x2
     return Z2, DZ2
 
 
+def _segment_t(Z, g, seg, neu):
+    """``t = z0 / (z0 − z1)`` of the one crossing neuron of every segment, in segment order."""
+    K = Z.shape[0]
+    Zt = Z.T                                      # (n, K); contiguous if Z is column-major
+    if not Zt.flags.c_contiguous:
+        Zt = np.ascontiguousarray(Zt)
+    Zf = Zt.reshape(-1)
+    idx = g + neu                                 # flat index neu K + seg of z0 in Zt
+    z0 = Zf[idx]
+    idx += 1
+    d = Zf[idx]
+    del idx, Zt, Zf
+    np.subtract(z0, d, out=d)
+    np.divide(z0, d, out=z0)
+    t = np.empty(K - 1, dtype=z0.dtype)
+    t[seg] = z0                                   # back to segment order
+    return t
+
+
 def _ray_knots(st, Z, DZ):
-    """Zeros on the two rays (whole line, one network): ``x_end − Z_end / DZ_end``."""
+    """Zeros on the two rays (whole line, one network): ``x_end − Z_end / DZ_end``, and their errors."""
     x, K, cert = st.x, Z.shape[0], st.cert
     ends, slopes = Z[[0, -1]], DZ[[0, K]]
-    if cert is not None and (cert.eDZ > 0).any():
-        flat = (np.abs(slopes) <= cert.eDZ) & (ends != 0)
+    if cert is not None and not cert.exact:
+        flat = (np.abs(slopes) <= cert.eDZ) & (ends != 0) & (cert.eDZ > 0)
         if flat.any():
             cert.fail("whether a pre-activation vanishes on a ray (its slope is within rounding of 0)")
     prod = ends * slopes
@@ -431,20 +474,19 @@ def _ray_knots(st, Z, DZ):
     side, rneu = np.nonzero(on_ray)                   # left-ray crossings first
     r = ends[side, rneu] / slopes[side, rneu]
     rx = x[[0, -1]][side] - r
-    if cert is not None and side.shape[0]:          # used if the knots turn out inexact
-        s = np.abs(slopes[side, rneu])
-        ez, es = cert.eZ[rneu], cert.eDZ[rneu]
-        er = (ez + np.abs(r) * es) / (s - es) + 2 * _U * (np.abs(r) + np.abs(rx))
-        cert.eXray = float(np.max(er)) + cert.eX
     anchor = np.where(side == 0, 0, K - 1)
-    srow = side * K
-    return rx, anchor, srow, rneu
+    err = None
+    if cert is not None and not cert.exact:
+        s, es = np.abs(slopes[side, rneu]), cert.eDZ[rneu]
+        ez = cert.eZ[anchor, rneu]
+        err = _SAFE * ((ez + np.abs(r) * es) / (s - es) + 2 * _U * (np.abs(r) + np.abs(rx)))
+    return rx, anchor, side * K, rneu, err
 
 
 def _split_general(st, Z, DZ, seg, neu):
-    """Merge step in general: any number of crossings per segment, rays, batches.
+    """Merge step in general: any number of crossings per segment, rays, batches, error bounds.
 
-    Returns the merged values and slopes; knots, edges and network ids are updated in ``st``.
+    Returns the merged values and slopes; knots, edges, network ids and bounds are updated in ``st``.
     """
     x, cert = st.x, st.cert
     K, n = Z.shape
@@ -452,81 +494,77 @@ def _split_general(st, Z, DZ, seg, neu):
     d = z0 - Z[seg + 1, neu]
     x0, x1 = x[seg], x[seg + 1]
     nx = x0 + (z0 / d) * (x1 - x0)               # x0 + t (x1 − x0)
-    anchor, srow = seg, seg + 1
-    if cert is not None:
-        cert.eXray = 0.0
+    anchor, srow, eXn = seg, seg + 1, None
+    if cert is not None and not cert.exact:
+        eXn = cert.knot_errors(nx, d, seg, seg + 1, neu, x1 - x0)
+        np.clip(nx, x0, x1, out=nx)               # keep each knot inside its segment
     if not st.bounded:
-        rx, ra, rs, rn = _ray_knots(st, Z, DZ)
+        rx, ra, rs, rn, rerr = _ray_knots(st, Z, DZ)
         if rx.shape[0]:
             nl = int(np.count_nonzero(rs == 0))
             cat = lambda r, s: np.concatenate((r[:nl], s, r[nl:]))
             nx, anchor, srow, neu = cat(rx, nx), cat(ra, anchor), cat(rs, srow), cat(rn, neu)
-    if cert is not None:
-        if not st.bounded and nx.shape[0]:
-            cert.Xmax = max(cert.Xmax, float(np.abs(nx).max()))
-        cert.new_knots(nx, x0, d, (x1 - x0) if seg.shape[0] else np.zeros(1), cert.eZ)
-        if not cert.exact:
-            cert.eXn = max(cert.eXn, _SAFE * cert.eXray)                       # keep each knot inside its segment
-            m = (srow > 0) & (srow < K)
-            nx[m] = np.clip(nx[m], x[srow[m] - 1], x[srow[m]])
+            eXn = cat(rerr, eXn) if eXn is not None else None
+            if cert is not None:
+                cert.Xmax = max(cert.Xmax, float(np.abs(nx).max()))
     del z0, d, x0, x1
-    n_new = nx.shape[0]
-    if n_new == 0:
-        if cert is not None:
-            cert.after_split(True, 0.0)
+    if nx.shape[0] == 0:
         return Z, DZ
+    if cert is not None and cert.exact and not cert.exact_knots(nx):
+        cert._inexact(K, n)
+        eXn = _SAFE * 8 * _U * (np.abs(nx) + cert.Xmax)   # one rounding of x0 + t (x1 − x0) or x − r
     dx = nx - x[anchor]
     nZ = Z[anchor]
     nZ += dx[:, None] * DZ[srow]                 # Z0 + (x̃ − x0) DZ: exact on the affine segment
-    rows = np.arange(n_new)
-    ok = cert is None or not cert.exact or not nZ[rows, neu].any()
+    rows = np.arange(nx.shape[0])
+    if cert is not None and cert.exact:
+        if nZ[rows, neu].any():                  # residual: the knot is not the exact zero
+            cert._inexact(K, n)
+            eXn = _SAFE * 8 * _U * (np.abs(nx) + cert.Xmax)
+        else:
+            cert.exact_done()
     nZ[rows, neu] = st.zero                      # the crossing neuron is exactly 0
-    if cert is not None:
-        cert.after_split(ok, float(np.abs(dx).max()))
+    eHn = cert.value_errors(eXn, anchor, dx, DZ[srow, neu]) if eXn is not None else None
     del neu, dx, anchor
-    srow, nx, nZ = _sort_within_segments(srow, nx, nZ)
-    srow, nx, nZ = _coincident(st, srow, nx, nZ)
-    return _merge(st, Z, DZ, srow, nx, nZ)
+    new = _sort_within_segments(srow, nx, nZ, eXn, eHn)
+    new = _coincident(st, *new)
+    return _merge(st, Z, DZ, *new)
 
 
-def _sort_within_segments(srow, nx, nZ):
+def _sort_within_segments(srow, nx, *arrays):
     """Order the new knots of each segment by position (segments themselves are already ordered).
 
     The crossings are listed segment by segment, so a stable sort by ``(segment, x)`` keeps every
     knot in its own segment even if rounding put it an ulp outside.
     """
-    if srow.shape[0] < 2:
-        return srow, nx, nZ
-    same = srow[1:] == srow[:-1]
-    if not same.any():
-        return srow, nx, nZ
+    if srow.shape[0] < 2 or not (srow[1:] == srow[:-1]).any():
+        return (srow, nx) + arrays
     order = np.lexsort((nx, srow))
-    return srow[order], nx[order], nZ[order]
+    return (srow[order], nx[order]) + tuple(None if a is None else a[order] for a in arrays)
 
 
-def _coincident(st, srow, nx, nZ):
+def _coincident(st, srow, nx, nZ, eXn, eHn):
     """New knots of one segment that coincide: merged when certified equal, refused when unsure."""
     if srow.shape[0] < 2:
-        return srow, nx, nZ
+        return srow, nx, nZ, eXn, eHn
     same = srow[1:] == srow[:-1]
     if not same.any():
-        return srow, nx, nZ
-    cert = st.cert
+        return srow, nx, nZ, eXn, eHn
     gap = nx[1:] - nx[:-1]
-    if cert is not None and not cert.exact:
-        if (same & (gap <= 2 * cert.eX)).any():
-            cert.fail("the order of two new knots (they are within rounding of each other)")
-        return srow, nx, nZ
+    if eXn is not None:
+        if (same & (gap <= eXn[1:] + eXn[:-1])).any():
+            st.cert.fail("the order of two new knots (they are within rounding of each other)")
+        return srow, nx, nZ, eXn, eHn
     dup = same & (gap == 0)                      # exact values: equal means the same point
     if not dup.any():
-        return srow, nx, nZ
+        return srow, nx, nZ, eXn, eHn
     keep = np.concatenate([[True], ~dup])
-    return srow[keep], nx[keep], nZ[keep]        # exact rows: every crossing neuron is 0 there
+    return srow[keep], nx[keep], nZ[keep], None, None   # exact rows: every crossing neuron is 0 there
 
 
-def _merge(st, Z, DZ, srow, nx, nZ):
+def _merge(st, Z, DZ, srow, nx, nZ, eXn, eHn):
     """Insert the sorted new knots; new knot ``i`` goes right after old knot ``srow[i] − 1``."""
-    x = st.x
+    x, cert = st.x, st.cert
     K, n = Z.shape
     n_new = nx.shape[0]
     M = K + n_new
@@ -534,25 +572,25 @@ def _merge(st, Z, DZ, srow, nx, nZ):
     is_new = np.zeros(M, dtype=bool)
     is_new[srow + np.arange(n_new)] = True
     is_old = ~is_new
-    x2 = np.empty(M, dtype=x.dtype)
-    x2[is_new] = nx
-    x2[is_old] = x
-    Z2 = np.empty((M, n), dtype=Z.dtype, order=_order(Z))
-    Z2[is_new] = nZ
-    Z2[is_old] = Z
+
+    def put(old, new, shape=None):
+        out = np.empty((M,) + old.shape[1:], dtype=old.dtype, order=_order(old) if old.ndim == 2 else "C")
+        out[is_old] = old
+        out[is_new] = new
+        return out
+
+    st.x = put(x, nx)
+    Z2 = put(Z, nZ)
     del Z, nZ
     if st.edge is not None:
-        edge2 = np.zeros(M, dtype=bool)
-        edge2[is_old] = st.edge
-        st.edge = edge2
+        st.edge = put(st.edge, False)
     if st.gid is not None:
-        gid2 = np.empty(M, dtype=st.gid.dtype)
-        gid2[is_old] = st.gid
-        gid2[is_new] = st.gid[srow]
-        st.gid = gid2
+        st.gid = put(st.gid, st.gid[srow])
+    if eXn is not None:
+        cert.eX = put(cert.eX, eXn)
+        cert.E = put(cert.eZ, eHn[:, None])
     reps = np.bincount(srow, minlength=K + 1)
     reps += 1
-    st.x = x2
     return Z2, np.repeat(DZ, reps, axis=0)        # a split segment keeps its slope
 
 
@@ -563,16 +601,15 @@ def _layer(st, A, b, record):
     st.H = st.D = None
     cert = st.cert
     if cert is not None:
-        Hmax = float(H.max()) if st.layer else cert.Xmax      # H = ϱ(Z) >= 0 after layer 1
-        Dmax = max(float(D.max()), -float(D.min()))
+        Hs, Dmax = _hs(st, H), max(float(D.max()), -float(D.min()))
     Z, DZ = _affine(st, H, D, A, b)
     del H, D
     if cert is not None:
-        cert.before(Z, DZ, A, b, Hmax, Dmax)
+        cert.before(Z, DZ, A, b, Hs, Dmax)
     K, n = Z.shape
     cross = _crossings(Z, st.segv())
     fast = False
-    if st.bounded and st.B == 1 and K >= 2:
+    if st.bounded and st.B == 1 and K >= 2 and (cert is None or cert.exact):
         g = np.flatnonzero(cross.T)               # neuron-major: g = neu (K - 1) + seg
         if g.shape[0] == K - 1:
             if g[0] // (K - 1) == g[-1] // (K - 1):
@@ -583,13 +620,19 @@ def _layer(st, A, b, record):
                 hit[seg] = True
                 fast = bool(hit.all())
     if fast:
-        del cross
         _check_memory(2 * K - 1, n)
-        Z, DZ = _split_every_segment(st, Z, DZ, g, seg, neu)
+        out = _split_every_segment(st, Z, DZ, g, seg, neu)
+        fast = out is not None
+    if fast:
+        del cross
+        Z, DZ = out
+        del out
     else:
         seg, neu = np.divmod(np.flatnonzero(cross), n)   # segment-major
         del cross
         Z, DZ = _split_general(st, Z, DZ, seg, neu)
+        if cert is not None and not cert.exact and cert.E is None:
+            cert.E = cert.eZ                      # no new knots
     if record is not None:
         record.append(LayerKnots(st.x, Z.copy(), DZ.copy()))
     if st.stats is not None:
@@ -605,18 +648,22 @@ def _relu(st, Z, DZ):
     """
     M, n = Z.shape
     cert, zero = st.cert, st.zero
-    check = cert is not None and not cert.exact and (cert.eZall > 0).any()
+    check = cert is not None and not cert.exact
     segv = st.segv()
     ends = np.stack([Z[0] - DZ[0], Z[-1] + DZ[-1]])
-    if check and not st.bounded and (np.abs(ends) <= cert.eZall + cert.eDZ).any():
-        cert.fail("the sign of a pre-activation on a ray")
+    if check:
+        E = cert.E
+        Em = cert.margin(E, DZ)
+        if not st.bounded and (np.abs(ends) <= Em[[0, -1]] + cert.eDZ).any():
+            cert.fail("the sign of a pre-activation on a ray")
     want_edge = st.edge is not None
     if want_edge or segv is not None or check:
         off = np.empty((M + 1, n), dtype=bool)
         np.logical_not(ends[0] > 0, out=off[0])
         s = Z[:-1] + Z[1:]
         if check:
-            amb = np.abs(s) <= 2 * cert.eZall
+            e = Em[:-1] + Em[1:]
+            amb = (np.abs(s) <= e) & (e > 0)
             if segv is not None:
                 amb &= segv[:, None]
             if amb.any():
@@ -642,7 +689,18 @@ def _relu(st, Z, DZ):
         np.maximum(Z, 0.0, out=Z)
     if segv is not None:
         DZ[1:M][~segv] = 0.0                      # rows between two networks stay 0
+    if check:                                     # ϱ is 1-Lipschitz: errors carry over
+        cert.eH, cert.eD = E.max(axis=1), float(cert.eDZ.max())
+        cert.E = cert.eZ = None
     st.H, st.D = Z, DZ
+
+
+def _hs(st, H):
+    """``max_i |H[k, i]|`` per knot (error mode), or its maximum (exact mode)."""
+    first = st.layer == 0                         # H = x; after layer 1, H = ϱ(Z) >= 0
+    if st.cert.exact:
+        return st.cert.Xmax if first else float(H.max())
+    return np.abs(H[:, 0]) if first else H.max(axis=1)
 
 
 def _record_stats(st, Z, DZ):
@@ -669,7 +727,7 @@ def _propagate(layers, B, interval, rational, *, want_edge=False, record=None, s
     ``layers``: ``(A, b)`` with ``A`` of shape ``(B, N_j, N_{j-1})``, ``b`` of shape ``(B, N_j)``.
     """
     st = _State(B, interval, rational, want_edge)
-    st.layer = 0
+    st.layer, sizes = 0, [st.x.shape[0]]
     if stats:
         L = len(layers)
         st.stats = {"j": 0, "max_slope": np.zeros((B, L)), "dead": np.zeros((B, L - 1), dtype=np.int64)}
@@ -681,16 +739,17 @@ def _propagate(layers, B, interval, rational, *, want_edge=False, record=None, s
         if j < len(layers) - 1:
             _layer(st, A, b, record)
             st.layer += 1
+            sizes.append(st.x.shape[0])
+            _project_memory(sizes, len(layers) - 1 - st.layer, A.shape[1])
             continue
         H, D = st.H, st.D
         st.H = st.D = None
         cert = st.cert
         if cert is not None:
-            Hmax = float(H.max()) if st.layer else cert.Xmax
-            Dmax = max(float(D.max()), -float(D.min()))
+            Hs, Dmax = _hs(st, H), max(float(D.max()), -float(D.min()))
         Z, DZ = _affine(st, H, D, A, b)
         if cert is not None:
-            cert.before(Z, DZ, A, b, Hmax, Dmax, check=False)
+            cert.before(Z, DZ, A, b, Hs, Dmax, check=False)
         if record is not None:
             record.append(LayerKnots(st.x, Z, DZ))
         if stats:
@@ -766,12 +825,13 @@ def _equal_by_support(st, net, ks):
     points certified to lie inside the two segments.
     """
     x, K, eX = st.x, st.x.shape[0], _SAFE * st.cert.eX
-    xk = x[ks]
-    xl, xr = x[np.maximum(ks - 1, 0)], x[np.minimum(ks + 1, K - 1)]
-    far = 1.0 + np.abs(xk)
+    il, ir = np.maximum(ks - 1, 0), np.minimum(ks + 1, K - 1)
+    xk, xl, xr = x[ks], x[il], x[ir]
+    far = 1.0 + np.abs(xk) + eX[ks]
     pl = np.where(ks > 0, 0.5 * xl + 0.5 * xk, xk - far)
     pr = np.where(ks < K - 1, 0.5 * xk + 0.5 * xr, xk + far)
-    inside = (xk - pl > eX) & (pr - xk > eX) & ((ks == 0) | (pl - xl > eX)) & ((ks == K - 1) | (xr - pr > eX))
+    inside = ((xk - pl > eX[ks]) & (pr - xk > eX[ks]) & ((ks == 0) | (pl - xl > eX[il]))
+              & ((ks == K - 1) | (xr - pr > eX[ir])))
     if not inside.all():
         st.cert.fail("whether the output slope changes at a knot (its neighbours are within rounding)")
     try:

@@ -178,20 +178,28 @@ def test_reference_agrees_with_the_sawtooth_closed_form():
     assert ref["breakpoints"] == [Fraction(k, 16) for k in range(1, 16)]
 
 
-def test_knots_stay_sorted_inside_their_segments_on_offset_intervals():
-    """Interpolated knots can round an ulp past their segment's end; the engine keeps them inside."""
-    rng = np.random.default_rng(5)
-    for _ in range(60):
-        net = random_network([1, 6, 6, 1], seed=rng, bias_std=1.0)
-        c = float(rng.choice([1e3, 1e6, 1e9]))
-        A, b = net.layers[0]
-        net = ReLUNetwork([(A, b - A[:, 0] * c)] + list(net.layers[1:]))
+def test_knots_stay_inside_their_segments_when_a_kink_is_an_ulp_from_the_end():
+    """A kink 1–3 ulps inside the interval's end: ``x0 + t (x1 − x0)`` can round past ``x1``.
+
+    The engine keeps every interpolated knot inside its segment, so knots stay sorted and inside
+    the interval, and the count is the exact one.
+    """
+    rng = np.random.default_rng(3)
+    for k in range(3000):
+        a, b = -float(rng.uniform(0.1, 10)), float(rng.uniform(0.1, 10)) * 10.0 ** int(rng.integers(0, 7))
+        c = b
+        for _ in range(int(rng.integers(1, 4))):
+            c = np.nextafter(c, -np.inf)
+        w = float(rng.uniform(0.5, 3))
+        net = ReLUNetwork([(np.array([[w], [1.0]]), np.array([-w * c, 0.5])), (np.array([[1.0, 1.0]]), np.zeros(1))])
         try:
-            rec = propagate_knots(net, (c - 2.0, c + 2.0))
+            rec = propagate_knots(net, (a, b))
         except ValueError:
             continue
         for r in rec:
-            assert np.all(np.diff(r.x) >= 0)
+            assert np.all(np.diff(r.x) >= 0) and r.x[0] == a and r.x[-1] == b, (a, b, c, w)
+        if k % 100 == 0:
+            assert count_pieces(net, (a, b)) == count_pieces(net, (a, b), exact=True)
 
 
 def test_network_state_and_batches_equal_the_counters():
