@@ -790,22 +790,22 @@ def _changed(st, layers):
     changed = (diff > 2 * float(cert.eDZ[0])) & inner
     unsure = np.flatnonzero(inner & ~changed)
     if unsure.shape[0]:
-        gid = st.gid if st.gid is not None else np.zeros(K, dtype=np.intp)
-        for g in np.unique(gid[unsure]):
-            ks = unsure[gid[unsure] == g]
-            net = [(A[g], b[g]) for A, b in layers]
-            if not _equal_by_support(st, net, ks).all():
-                cert.fail("whether the output slope changes at a knot (the change is within rounding of 0)")
+        gid = st.gid[unsure] if st.gid is not None else np.zeros(unsure.shape[0], dtype=np.intp)
+        net = [(A[gid], b[gid]) for A, b in layers]          # the weights of each knot's network
+        if not _equal_by_support(st, net, unsure).all():
+            cert.fail("whether the output slope changes at a knot (the change is within rounding of 0)")
     return changed
 
 
 def _patterns(net, p):
-    """Certified on/off patterns of the hidden neurons at the float points ``p`` (forward error bounds)."""
+    """Certified on/off patterns of the hidden neurons at the float points ``p`` (point ``k`` in
+    the network with weights ``A[k], b[k]``), from forward-error bounds."""
     h, e, out = p[:, None], np.zeros((p.shape[0], 1)), []
     for A, b in net[:-1]:
         absA = np.abs(A)
-        z = h @ A.T + b
-        e = _SAFE * (e @ absA.T + _gamma(A.shape[1] + 1) * (np.abs(h) @ absA.T + np.abs(b)))
+        z = np.einsum("km,knm->kn", h, A) + b
+        g = _gamma(A.shape[2] + 1)
+        e = _SAFE * (np.einsum("km,knm->kn", e, absA) + g * (np.einsum("km,knm->kn", np.abs(h), absA) + np.abs(b)))
         if (np.abs(z) <= e).any():
             raise _Ambiguous("an activation pattern next to a knot (a pre-activation within rounding of 0)", 0.0)
         on = z > 0
@@ -822,7 +822,7 @@ def _equal_by_support(st, net, ks):
     the two segments). Its *support* is bounded by a boolean propagation through the non-zero
     weights: if it is empty at the output, the slopes are equal whatever the rounding (a kink
     hidden by dead neurons or zero weights downstream). Patterns come from :func:`_patterns` at
-    points certified to lie inside the two segments.
+    points certified to lie inside the two segments. ``net``: per-knot weights ``(A[k], b[k])``.
     """
     x, K, eX = st.x, st.x.shape[0], _SAFE * st.cert.eX
     il, ir = np.maximum(ks - 1, 0), np.minimum(ks + 1, K - 1)
@@ -840,8 +840,8 @@ def _equal_by_support(st, net, ks):
         st.cert.fail(exc.args[0])
     S = np.zeros((ks.shape[0], 1))
     for (A, _), onL, onR in zip(net[:-1], mL, mR):
-        S = ((onR & ((S @ (A != 0).T) > 0)) | (onL != onR)).astype(np.float64)
-    return ((S @ (net[-1][0] != 0).T) == 0)[:, 0]
+        S = ((onR & (np.einsum("km,knm->kn", S, (A != 0).astype(np.float64)) > 0)) | (onL != onR)).astype(np.float64)
+    return np.einsum("km,knm->kn", S, (net[-1][0] != 0).astype(np.float64))[:, 0] == 0
 
 
 # ----------------------------------------------------------------------------- public API
