@@ -61,8 +61,8 @@ __all__ = [
 # number of knots and the layer width before they are allocated).
 MAX_MEMORY_BYTES = 6 * 2**30
 # Float mode redoes a count in rational arithmetic when a decision cannot be certified and the
-# rational propagation is estimated at no more than this many Fraction multiply-adds (≈ 1 s).
-EXACT_FALLBACK_WORK = 300_000
+# rational propagation is estimated at no more than this many Fraction multiply-adds (≈ 1–3 s).
+EXACT_FALLBACK_WORK = 1_000_000
 # Every certified comparison uses its error bound times this factor: the bounds are first-order
 # (products of two rounding errors are dropped), the factor covers them many times over.
 _SAFE = 1.0625
