@@ -38,7 +38,7 @@ def one_chapter_per_part():
     for part in toc["parts"]:
         files = [c["file"] for c in part["chapters"] if Path(c["file"]).name[:2].isdigit()]
         if files:
-            chosen.append(Path(files[0]).name)
+            chosen.append(Path(files[0]).name + ".ipynb")
     return chosen
 
 
@@ -67,12 +67,17 @@ def lab(tmp_path_factory):
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {"jupyterlab-myst": True}}))
     token, port = secrets.token_hex(16), _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTERLAB_WORKSPACES_DIR": str(base / "ws")}
+    # every file the server and kernels write stays in the temp dir (runtime, cookie secret, IPython history)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTERLAB_WORKSPACES_DIR": str(base / "ws"),
+           "JUPYTER_RUNTIME_DIR": str(base / "runtime"), "JUPYTER_DATA_DIR": str(base / "data"),
+           "IPYTHONDIR": str(base / "ipython")}
     env.pop("MPLBACKEND", None)
     cmd = ["timeout", str(LIFETIME), str(jupyter_lab), "--no-browser", "--ip", "127.0.0.1", f"--port={port}",
-           f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
            f"--LabApp.user_settings_dir={settings}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")           # CI containers run as root
     log = open(base / "server.log", "w")
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -158,15 +163,23 @@ def test_launch_notebook_runs_and_renders_in_jupyterlab(lab, browser, chapter):
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
     tab = ctx.new_page()
+    console = []
+    tab.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    tab.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     tab.goto(f"{url}/lab/tree/student/{chapter}?token={token}&reset", wait_until="domcontentloaded")
-    tab.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    try:
+        tab.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    except Exception:
+        tab.screenshot(path=str(SHOTS / f"{chapter}_failure.png"))
+        raise AssertionError("the notebook did not open:\n" + "\n".join(console[-30:]))
     tab.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel", timeout=120_000)
     tab.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
                           " === 'idle'", timeout=120_000)
-    assert tab.evaluate("() => window.jupyterapp.hasPlugin('jupyterlab-myst:plugin')"
-                        " ? !window.jupyterapp.isPluginActivated('jupyterlab-myst:plugin') : true"), \
+    page_config = json.loads(tab.locator("#jupyter-config-data").text_content())
+    assert "jupyterlab-myst" in str(page_config.get("disabledExtensions")), page_config.get("disabledExtensions")
+    assert not tab.evaluate("() => window.jupyterapp.hasPlugin('jupyterlab-myst:content-factory')"), \
         "jupyterlab-myst must be off: the launch notebooks have to render without it"
 
     # Run All through JupyterLab's command (what the Run menu does). The student starter raises CheckFailed
