@@ -1,5 +1,6 @@
 """Installs: the readers' requirements resolve to a CPU-only torch on any machine (no CUDA wheels)."""
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def test_reader_requirements_resolve_without_cuda(tmp_path):
     if proc.returncode != 0 and not _pypi_reachable():
         pytest.skip("no package index reachable: cannot resolve requirements-book.txt here")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    installed = {item["metadata"]["name"].lower(): item for item in json.loads(report.read_text())["install"]}
+    installed = {re.sub(r"[-_.]+", "-", item["metadata"]["name"]).lower(): item for item in json.loads(report.read_text())["install"]}
     cuda = sorted(name for name in installed if name.startswith(CUDA_PREFIXES))
     assert not cuda, f"CUDA packages in the readers' install: {cuda}"
     torch = installed["torch"]["metadata"]["version"]
