@@ -1,47 +1,44 @@
-"""Export student notebooks: solutions removed, outputs cleared.
+"""Export student notebooks: the student flavour of tools/make_launch.py in a folder of your choice.
 
     python tools/make_student.py [OUTDIR]        # default: student/
 
-Cells tagged ``solution`` are dropped; a solution cell that carries a starter in its metadata
-(``metadata.nnlib.student_stub``) is replaced by a code cell with that starter, so the student
-gets the function skeleton and the ``check_…`` call. Outputs, execution counts and saved widget
-state are cleared. Markdown `{solution}` blocks live in their own cells tagged ``solution`` (a test
-enforces it), so no solution text survives.
+Same conversion as ``launch/student/`` (which the book's launch buttons open): solutions removed, a
+solution code cell replaced by its starter (``metadata.nnlib.student_stub``, tagged
+``exercise-starter``), outputs and widget state cleared, and the MyST directives turned into plain
+Markdown that JupyterLab and Colab render (numbered theorems and exercises, resolved references).
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def student_version(nb):
-    """Return a copy of ``nb`` without solutions and outputs."""
-    nb = nbformat.from_dict(nb)
-    cells = []
-    for cell in nb.cells:
-        if "solution" in cell.metadata.get("tags", []):
-            stub = cell.metadata.get("nnlib", {}).get("student_stub")
-            if stub:
-                cells.append(new_code_cell(stub, metadata={"tags": ["exercise-starter"]}))
-            continue
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        cells.append(cell)
-    nb.cells = cells
-    nb.metadata.pop("widgets", None)
-    return nb
+def _make_launch():
+    spec = importlib.util.spec_from_file_location("make_launch", ROOT / "tools" / "make_launch.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_launch", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def student_version(nb, path: Path, book=None):
+    """Return the student version of chapter ``path`` (its notebook ``nb``)."""
+    make_launch = _make_launch()
+    return make_launch.convert_notebook(nb, Path(path), book or make_launch.load_book(ROOT), "student")
 
 
 def main(argv: list[str]) -> int:
+    make_launch = _make_launch()
     out = Path(argv[0]) if argv else ROOT / "student"
     out.mkdir(parents=True, exist_ok=True)
-    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):  # chapters, not the about page
-        nbformat.write(student_version(nbformat.read(path, as_version=4)), out / path.name)
+    book = make_launch.load_book(ROOT)
+    for _, path in book.chapters:
+        nbformat.write(student_version(nbformat.read(path, as_version=4), path, book), out / path.name)
         print(f"{out / path.name}")
     return 0
 
