@@ -48,7 +48,7 @@ def test_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     if not path.startswith("tests/") or not file.is_file():
         logger.warning(f"{{test}} role: no such test file {path!r}", location=(env.docname, lineno), type="reader")
     elif func:
-        m = re.search(rf"^\s*(?:async\s+)?def {re.escape(func)}\(", file.read_text(), re.M)
+        m = re.search(rf"^[ \t]*(?:async[ \t]+)?def {re.escape(func)}\(", file.read_text(), re.M)
         if m is None:
             logger.warning(f"{{test}} role: no test {func!r} in {path}", location=(env.docname, lineno), type="reader")
         else:
