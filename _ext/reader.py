@@ -147,10 +147,19 @@ def dedupe_scripts(app, pagename, templatename, context, doctree):
         seen.add(key)
         out.append(js)
     files[:] = out
+    # sphinx-design (loaded by Jupyter Book) is used by no page of this book: 62 kB per page
+    if " sd-" not in context.get("body", "") and 'class="sd-' not in context.get("body", ""):
+        files[:] = [js for js in files if "design-tabs" not in str(getattr(js, "filename", js) or "")]
+        css = context.get("css_files")
+        if css:
+            css[:] = [c for c in css if "sphinx-design" not in str(getattr(c, "filename", c) or "")]
 
 
 def set_default_mode(app, config):
     """pydata-sphinx-theme logs "Got invalid theme mode" when no default mode is configured."""
+    # a copy of the theme's webpack-macros.html without fontawesome.js (1.5 MB on every page; the
+    # theme CSS already has the icon font rules, so the icons still render)
+    config.templates_path = [str(Path(__file__).parent / "templates")] + list(config.templates_path or [])
     context = dict(config.html_context or {})
     context.setdefault("default_mode", "light")
     config.html_context = context
@@ -198,7 +207,98 @@ def _toc_order(env):
     return docs
 
 
+def lighter_mathjax(app, config):
+    """Load MathJax as components without its context menu: startup + TeX input + CHTML output +
+    assistive MathML is about 0.76 MB instead of tex-chtml.js's 1.16 MB (0.43 MB of it ui/menu)."""
+    if config.mathjax_path != "mathjax/tex-chtml.js":  # set by sphinx-mathjax-offline
+        return
+    config.mathjax_path = "mathjax/startup.js"
+    cfg = dict(config.mathjax3_config or {})
+    loader = dict(cfg.get("loader", {}))
+    loader.setdefault("load", ["input/tex", "output/chtml", "a11y/assistive-mml"])
+    cfg["loader"] = loader
+    config.mathjax3_config = cfg
+
+
+def latex_chapters(app, env):
+    """PDF: build from the root's toctree only (toctree_only), so the chapters are LaTeX chapters;
+    otherwise plain Sphinx LaTeX nests them under the intro's last section. Jupyter Book sets
+    latex_documents after Sphinx starts, and the LaTeX builder reads it at write time."""
+    if app.builder.name == "latex":
+        app.config.latex_documents = [tuple(doc[:5]) + (True,) for doc in app.config.latex_documents]
+    return []
+
+
+SITE_FIGURE_SCALE = 0.5    # 200 dpi notebook PNGs are served at 100 dpi (still 2x on a 390 px phone)
+
+
+def quantize_figures(app, exc):
+    """Site only (the notebooks keep their full PNGs): serve figure PNGs at 100 dpi with a
+    256-colour palette, which leaves line plots visually unchanged and cuts their size by about
+    80 %. The PNG's dpi metadata is updated, so text sizes can still be computed from it."""
+    if exc is not None or app.builder.format != "html":
+        return
+    import io
+
+    from PIL import Image
+
+    for path in sorted(Path(app.outdir, "_images").glob("*.png")):
+        with Image.open(path) as img:
+            img.load()
+            dpi = img.info.get("dpi", (100, 100))[0]
+            rgba = img.convert("RGBA")
+        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        flat.alpha_composite(rgba)
+        flat = flat.convert("RGB")
+        if dpi > 160:
+            size = (round(flat.width * SITE_FIGURE_SCALE), round(flat.height * SITE_FIGURE_SCALE))
+            flat = flat.resize(size, Image.Resampling.LANCZOS)
+            dpi *= SITE_FIGURE_SCALE
+        small = flat.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        buf = io.BytesIO()
+        small.save(buf, "PNG", optimize=True, dpi=(dpi, dpi))
+        if buf.tell() < path.stat().st_size:
+            path.write_bytes(buf.getvalue())
+
+
+SEARCH_SCRIPTS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|'
+                            r'searchindex\.js)"></script>')
+ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:before,?)+)\{content:"[^"]*"\}')
+
+
+def trim_site(app, exc):
+    """Page weight, after the HTML is written:
+    - pydata-sphinx-theme loads Sphinx's search index on every page for search-as-you-type, which
+      this book does not enable (the search box submits to search.html): drop it elsewhere (70 kB);
+    - its CSS carries all 1,900 Font Awesome glyph rules: keep those the site uses (86 kB)."""
+    if exc is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    pages = list(out.rglob("*.html"))
+    used = set()
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        used |= set(re.findall(r"fa-[a-z0-9-]+", text))
+        if page.name != "search.html":
+            trimmed = SEARCH_SCRIPTS.sub("", text)
+            if trimmed != text:
+                page.write_text(trimmed, encoding="utf-8")
+    for js in (out / "_static").rglob("*.js"):
+        if "mathjax" not in js.parts:
+            used |= set(re.findall(r"fa-[a-z0-9-]+", js.read_text(encoding="utf-8", errors="ignore")))
+    css = out / "_static" / "styles" / "pydata-sphinx-theme.css"
+    if css.exists():
+        def keep(m):
+            names = set(re.findall(r"\.(fa-[a-z0-9-]+):before", m.group(1)))
+            return m.group(0) if names & used else ""
+        css.write_text(ICON_RULE.sub(keep, css.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def setup(app):
+    app.connect("build-finished", trim_site)
+    app.connect("build-finished", quantize_figures)
+    app.connect("env-updated", latex_chapters)
+    app.connect("config-inited", lighter_mathjax)
     import sphinx_proof.domain
 
     sphinx_proof.domain.ProofIndex.generate = proof_index_with_titles

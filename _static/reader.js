@@ -14,3 +14,24 @@ document.addEventListener("DOMContentLoaded", () => {
     button.replaceWith(link);
   });
 });
+
+// Boxes that scroll sideways (wide display math, wide tables, proof boxes on a phone) must be
+// reachable with the keyboard (axe: scrollable-region-focusable). Run after MathJax typesets and on
+// resize; the theme does the same for code blocks.
+function nnlibFocusableScrollers() {
+  document.querySelectorAll(
+    "article mjx-container[display='true'], article div.math, article div.proof, article table, article div.admonition"
+  ).forEach((el) => {
+    if (el.scrollWidth > el.clientWidth + 1) {
+      el.tabIndex = 0;
+    } else if (el.tabIndex === 0 && !el.matches("a, button, input")) {
+      el.removeAttribute("tabindex");
+    }
+  });
+}
+window.addEventListener("load", () => {
+  const ready = window.MathJax && MathJax.startup && MathJax.startup.promise;
+  (ready ? MathJax.startup.promise : Promise.resolve()).then(nnlibFocusableScrollers);
+  let timer = null;
+  window.addEventListener("resize", () => { clearTimeout(timer); timer = setTimeout(nnlibFocusableScrollers, 200); });
+});

@@ -73,7 +73,7 @@ def small_multiples(fn, static: dict, **sliders):
         params = dict(fixed, **combo)
         ax = axes[k // ncols][k % ncols]
         fn(ax, **params)
-        ax.set_title(", ".join(f"{_label(key, sliders)} = {params[key]}" for key in keys))
+        ax.set_title(", ".join(f"{_label(key, sliders)} = {params[key]}" for key in keys), fontsize="medium")
     for k in range(len(combos), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     fig.tight_layout()

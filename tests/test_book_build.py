@@ -163,7 +163,8 @@ PLAIN_TEXT_JS = """() => {
   const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const n = walker.currentNode, el = n.parentElement;
-    if (el.closest('a, pre, .cell_input, .cell_output, mjx-container, script, style, .headerlink')) continue;
+    if (el.closest('a, pre, .cell_input, .cell_output, mjx-container, script, style, .headerlink, ' +
+                   '.caption-number, .admonition-title, .sidebar-primary-item')) continue;
     out.push(n.textContent);
   }
   return out.join('');
