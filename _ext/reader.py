@@ -186,7 +186,7 @@ def proof_index_with_titles(self, docnames=None):
         num = env.toc_fignumbers.get(doc, {}).get(rec["countertype"], {}).get(label)
         kind = rec["realtype"].title()
         name = f"{kind} {'.'.join(map(str, num))}" if num else kind
-        title = rec.get("title", "")
+        title = re.sub(r"^\s*\((.*)\)\s*$", r"\1", rec.get("title", ""))  # proof_title_format " (%t)"
         entry = (f"{name} ({title})" if title else name, 0, doc, label, "", "", "")
         chapter = env.titles[doc].astext() if doc in env.titles else doc
         groups.setdefault((order.get(doc, 999), chapter), []).append((tuple(num or ()), entry))

@@ -128,8 +128,11 @@ def server(site):
     proc, html = site
     if proc.returncode != 0:
         pytest.skip("the book did not build (see test_book_builds_without_warnings)")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
-    handler.log_message = lambda *args: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no access log in the test output
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -196,7 +199,7 @@ WEIGHT_JS = """() => {
 @pytest.mark.slow
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 @pytest.mark.parametrize("page", toc_pages() + ["genindex", "prf-prf"])
-def test_page_in_a_real_browser(page, viewport, server, browser):
+def test_page_in_a_real_browser(page, viewport, site, server, browser):
     try:
         source, metadata = source_of(page)
     except FileNotFoundError:  # generated pages (index, proof index)
@@ -288,11 +291,16 @@ def test_page_in_a_real_browser(page, viewport, server, browser):
         assert len(img["alt"]) > 15 and not re.fullmatch(r"[0-9a-f]{16,}(\.png)?", img["alt"]), \
             f"alt text must describe the figure: {img['alt']!r}"
     if viewport == "phone":
-        from nnlib.plotting import BOOK_STYLE, MIN_FONT_PT
+        from PIL import Image
+
+        from nnlib.plotting import MIN_FONT_PT
 
         for img in imgs:
             if img["fig"]:
-                text_px = MIN_FONT_PT * BOOK_STYLE["savefig.dpi"] / 72 * img["w"] / img["nw"]
+                # the served PNG's own dpi (the site may store it smaller than the notebook did)
+                with Image.open(site[1] / img["src"].split("/", 3)[3].split("?")[0]) as png:
+                    dpi = png.info["dpi"][0]
+                text_px = MIN_FONT_PT * dpi / 72 * img["w"] / img["nw"]
                 assert text_px >= MIN_FIGURE_TEXT_PX, f"figure text {text_px:.1f} px at 390 px: {img['src']}"
     if metadata:
         nb = nbformat.read(ROOT / f"{page}.ipynb", as_version=4)
