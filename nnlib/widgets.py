@@ -77,7 +77,19 @@ def small_multiples(fn, static: dict, **sliders):
     for k in range(len(combos), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     fig.tight_layout()
-    plt.show()
+    # display and close explicitly: a bare plt.show() inside a function lets the inline backend
+    # show the figure a second time at the end of the cell (seen under nbval)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python
+        plt.show()
+        return fig
+    if get_ipython() is None:
+        plt.show()
+        return fig
+    display(fig)
+    plt.close(fig)
     return fig
 
 
