@@ -35,3 +35,11 @@ window.addEventListener("load", () => {
   let timer = null;
   window.addEventListener("resize", () => { clearTimeout(timer); timer = setTimeout(nnlibFocusableScrollers, 200); });
 });
+
+// sphinxcontrib-bibtex marks the bibliography role="list" but its entries role="doc-biblioentry"
+// (deprecated), so a list has no list items (axe aria-required-children, critical).
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll('.citation-list[role="list"] > .citation').forEach((entry) => {
+    entry.setAttribute("role", "listitem");
+  });
+});
