@@ -275,8 +275,8 @@ def test_page_in_a_real_browser(page, viewport, site, server, browser):
     plain = tab.evaluate(PLAIN_TEXT_JS)
     if page == "chapters/about":  # CHANGELOG.md is included there and keeps its plain wording
         plain = plain.split("Changelog")[0]
-    assert not re.search(r"\b(?:Chapter|Section|Theorem|Fig\.|Exercise) \d", plain), \
-        f"a reference in plain text (not a link): {re.findall(r'.{30}(?:Chapter|Section|Theorem|Fig[.]|Exercise) [0-9].{10}', plain)[:3]}"
+    assert not re.search(r"\b(?:Chapters?|Sections?|Theorem|Fig\.|Exercise) \d", plain), \
+        f"a reference in plain text (not a link): {re.findall(r'.{30}(?:Chapters?|Sections?|Theorem|Fig[.]|Exercise) [0-9].{10}', plain)[:3]}"
     assert not re.search(r"\b(?:tests|benchmarks)/\w", plain), "unlinked test/benchmark path in the text"
     assert "nbval" not in plain
     test_links = tab.eval_on_selector_all("a.nnlib-test-ref", "els => els.map(e => [e.textContent, e.href])")
