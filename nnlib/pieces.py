@@ -100,6 +100,7 @@ class LayerKnots:
     slope: np.ndarray
 
 
+_check_univariate = lambda net: check_network(net, univariate=True)  # removed after merge (training.py)
 
 
 # ----------------------------------------------------------------------------- certification
