@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ["_config.yml", "_toc.yml", "intro.md", "references.bib", "CHANGELOG.md", "CITATION.cff",
-           "chapters", "_widgets_static", "nnlib", "pyproject.toml"]
+SOURCES = ["_config.yml", "_toc.yml", "intro.md", "api.md", "references.bib", "CHANGELOG.md", "CITATION.cff",
+           "chapters", "nnlib", "pyproject.toml", "_ext", "_static", "tests"]   # tests: the {test} role checks the ids
 DROPDOWN = re.compile(r"(```\{solution(?:-start)?\}[^\n]*\n)((?::[a-z-]+:[^\n]*\n)*?):class: dropdown\n")
 
 

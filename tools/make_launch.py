@@ -66,7 +66,8 @@ PROOF_KINDS = {name: name.capitalize() for name in (
 ADMONITIONS = {name: name.capitalize() for name in (
     "note", "tip", "hint", "important", "warning", "caution", "attention", "danger", "error", "seealso")}
 ADMONITIONS["seealso"] = "See also"
-KNOWN_ROLES = {"prf:ref", "numref", "ref", "eq", "cite:p", "cite:t", "cite"}
+KNOWN_ROLES = {"prf:ref", "numref", "ref", "eq", "cite:p", "cite:t", "cite", "test", "repo",
+               "py:obj", "py:func", "py:class", "py:mod", "py:data"}
 
 
 class ConversionError(ValueError):
@@ -186,6 +187,15 @@ def load_book(root: Path = ROOT) -> Book:
                 macros, bib, {})
     for number, path in chapters:
         collect_targets(book, number, path, nbformat.read(path, as_version=4))
+    for file in _toc_files(toc):   # labels of the unnumbered Markdown pages (notation, references, …)
+        page = root / (file if file.endswith(".md") else file + ".md")
+        if page.exists():
+            lines = page.read_text().split("\n")
+            for tok in MD.parse(page.read_text()):
+                if tok.type == "myst_target" and tok.content not in book.targets:
+                    after = [ln for ln in lines[tok.map[1]:] if ln.strip()]
+                    title = _heading_text(after[0]) if after and after[0].startswith("#") else ""
+                    book.targets[tok.content] = Target(tok.content, "Section", "", title, file.removesuffix(".md"))
     return book
 
 
@@ -413,7 +423,30 @@ class CellConverter:
                                   f"(in code or math?): {sorted(set(seen) ^ set(wanted))}")
         return out
 
+    def code_link(self, name: str, content: str, where: str) -> str:
+        """{test}, {repo} → a link into the repository; {py:…} → a link into the API page."""
+        m = re.fullmatch(r"(.*?)\s*<([^<>]+)>", content, re.S)
+        text, target = (m.group(1), m.group(2).strip()) if m else (None, content.strip())
+        if name.startswith("py:"):
+            shown = text or f"`{target.lstrip('~').split('.')[-1] if target.startswith('~') else target}`"
+            return f"[{shown}]({self.book.url('api', target.lstrip('~'))})"
+        path, _, test = target.partition("::")
+        file = self.book.root / path
+        if not file.exists():
+            raise ConversionError(f"{where}: {{{name}}}`{content}` points to a missing file {path}")
+        anchor = ""
+        if test:
+            lines = file.read_text().splitlines()
+            hits = [i for i, ln in enumerate(lines, 1) if re.match(rf"\s*def {re.escape(test)}\(", ln)]
+            if not hits:
+                raise ConversionError(f"{where}: {{{name}}}`{content}`: no test {test} in {path}")
+            anchor = f"#L{hits[0]}"
+        branch = self.book.config["repository"].get("branch", "main")
+        return f"[{text or f'`{target}`'}]({self.book.repo_url}/blob/{branch}/{path}{anchor})"
+
     def role(self, name: str, content: str, where: str) -> str:
+        if name in ("test", "repo") or name.startswith("py:"):
+            return self.code_link(name, content, where)
         if name.startswith("cite"):
             keys = [k.strip() for k in content.split(",")]
             for k in keys:
