@@ -241,8 +241,8 @@ def random_network(widths: Sequence[int], seed=None, bias_std=None, *, init=None
 
     By default (``init=None``, Chapter 1, section "Random networks at initialisation") ``A_j`` has
     i.i.d. entries ``N(0, 2 / N_{j-1})`` (He) and ``b_j`` i.i.d. ``N(0, bias_std²)``. With ``init``,
-    weights and biases follow one of the laws of :data:`nnlib.initialization.INIT_LAWS` (Chapter 6,
-    {prf:ref}`thm-constant-bound`), e.g. ``init="he"``: all weights and biases i.i.d. ``N(0, 2/N_{j-1})``.
+    weights and biases follow one of the laws of ``nnlib.initialization.INIT_LAWS`` (Chapter 6),
+    e.g. ``init="he"``: all weights and biases i.i.d. ``N(0, 2/N_{j-1})``.
 
     Parameters
     ----------
@@ -256,7 +256,7 @@ def random_network(widths: Sequence[int], seed=None, bias_std=None, *, init=None
         Standard deviation of the biases (>= 0) of the default law; default 0.1. Not allowed
         together with ``init``, whose law fixes the biases.
     init : str, optional
-        A key of :data:`nnlib.initialization.INIT_LAWS`.
+        A key of ``nnlib.initialization.INIT_LAWS``.
 
     Returns
     -------

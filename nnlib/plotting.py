@@ -18,6 +18,7 @@ __all__ = ["use_book_style", "plot_network", "legend_below", "BOOK_STYLE", "MIN_
 # 1 pt of text becomes about 0.96 CSS px there; 10 pt is the smallest text any figure uses
 # (tests/test_book_build.py checks the rendered scale in the browser). 200 dpi PNGs stay sharp on
 # high-density screens and when the page is zoomed.
+#: Smallest font size in points of any figure text, legible at phone width.
 MIN_FONT_PT = 10
 
 #: The book's matplotlib rcParams (applied by :func:`use_book_style`).

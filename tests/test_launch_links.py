@@ -14,7 +14,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
 def test_the_book_config_uses_the_extension_with_the_student_flavour():
-    assert CONFIG["sphinx"]["local_extensions"] == {"launch_links": "_ext/"}
+    assert CONFIG["sphinx"]["local_extensions"]["launch_links"] == "_ext/"
     assert CONFIG["sphinx"]["config"]["nnlib_launch_flavour"] == "student"
     chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
     assert [p.name for p in sorted((ROOT / "launch" / "student").glob("*.ipynb"))] == [p.name for p in chapters]

@@ -19,7 +19,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["_config.yml", "_toc.yml", "intro.md", "api.md", "references.bib", "CHANGELOG.md", "CITATION.cff",
-           "chapters", "nnlib", "pyproject.toml", "_ext", "_static", "tests"]   # tests: the {test} role checks the ids
+           "chapters", "nnlib", "pyproject.toml", "_ext", "_static",
+           "tests", "benchmarks"]   # the {test} and {repo} roles check that what they link exists
 DROPDOWN = re.compile(r"(```\{solution(?:-start)?\}[^\n]*\n)((?::[a-z-]+:[^\n]*\n)*?):class: dropdown\n")
 
 

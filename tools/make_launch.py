@@ -529,6 +529,7 @@ def convert_notebook(nb, path: Path, book: Book, flavour: str):
         raise ValueError(f"flavour must be one of {FLAVOURS}, got {flavour!r}")
     chapter = int(path.name[:2])
     conv = CellConverter(book, path, chapter, flavour)
+    titled = False
     cells = [setup_cell(book)]
     open_solution = None       # the exercise label of an open {solution-start}, with its cell index
     for index, cell in enumerate(nb.cells):
@@ -564,6 +565,9 @@ def convert_notebook(nb, path: Path, book: Book, flavour: str):
             if is_solution and flavour == "student":
                 continue
             text = conv.finish(conv.convert_markdown(cell.source, where), where)
+            # The book numbers the chapter title ("3. Floating point …", numbered toctree); so does the notebook.
+            text = re.sub(r"^# (?!\d+\. )", f"# {chapter}. ", text, count=1, flags=re.M) if not titled else text
+            titled = titled or text.lstrip().startswith("#") or bool(re.search(r"^# ", text, re.M))
             md_cell = new_markdown_cell(text, metadata={"tags": list(tags)} if tags else {})
             cells.append(md_cell)
             continue
