@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["as_real_array", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
+__all__ = ["as_real_array", "as_points", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
            "check_network", "check_seed", "as_generator", "check_generator", "check_format", "check_choice",
            "check_callables", "check_callable"]
 
@@ -40,6 +40,22 @@ def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: b
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     return arr
+
+
+def as_points(x, dim: int, name: str = "x") -> tuple[np.ndarray, bool]:
+    """Return input points as a float64 array of shape ``(n, dim)`` and whether they came flat.
+
+    Accepts shape ``(n, dim)``, and for ``dim == 1`` also a scalar or shape ``(n,)`` (then the
+    second value is ``True``, so callers can return results in the same flat shape).
+    """
+    x = as_real_array(x, name)
+    if x.ndim == 0 and dim == 1:
+        return x.reshape(1, 1), True
+    if x.ndim == 1 and dim == 1:
+        return x[:, None], True
+    if x.ndim == 2 and x.shape[1] == dim:
+        return x, False
+    raise ValueError(f"{name} must have shape (n, {dim})" + (" or (n,)" if dim == 1 else "") + f", got {x.shape}")
 
 
 def check_int(value, name: str, minimum: int | None = None, maximum: int | None = None) -> int:

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import as_real_array, check_choice, check_flag, check_network
+from ._validate import as_points, as_real_array, check_choice, check_flag, check_network
 
 __all__ = ["reference_gradient"]
 
@@ -167,7 +167,7 @@ def reference_gradient(net, x, y, *, loss: str = "mse", exact: bool = False, bac
     loss = check_choice(loss, "loss", _LOSSES)
     exact = check_flag(exact, "exact")
     backend = check_choice(backend, "backend", ("auto", "flint", "fraction"))
-    x, _ = net._as_input(x)
+    x, _ = as_points(x, net.widths[0], "x")
     n, n_out = x.shape[0], net.widths[-1]
     if n == 0:
         raise ValueError("x must contain at least one point")

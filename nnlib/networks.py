@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import as_generator, as_real_array, check_int, check_network, check_positive
+from ._validate import as_generator, as_points, as_real_array, check_int, check_network, check_positive
 
 __all__ = ["ReLUNetwork", "compose", "random_network"]
 
@@ -107,15 +107,7 @@ class ReLUNetwork:
 
     # ----------------------------------------------------------------- evaluation
     def _as_input(self, x) -> tuple[np.ndarray, bool]:
-        x = as_real_array(x, "x")
-        n0 = self.widths[0]
-        if x.ndim == 0 and n0 == 1:
-            return x.reshape(1, 1), True
-        if x.ndim == 1 and n0 == 1:
-            return x[:, None], True
-        if x.ndim == 2 and x.shape[1] == n0:
-            return x, False
-        raise ValueError(f"x must have shape (n, {n0})" + (" or (n,)" if n0 == 1 else "") + f", got {x.shape}")
+        return as_points(x, self.widths[0], "x")
 
     def pre_activations(self, x) -> list:
         """Pre-activations ``z^(j) = A_j x^(j-1) + b_j`` of every layer at the points ``x``.

@@ -20,9 +20,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 # Console messages that are known and harmless. Empty on purpose: every former entry was fixed at
 # its cause (sphinx-thebe's duplicated config script, the theme's default mode, widget JS calling
@@ -138,20 +135,6 @@ def server(site):
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("NNLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail("NNLIB_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing (apt-get install chromium)")
-        pytest.skip("Debian chromium not installed (apt-get install chromium); browser test skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def chapter_number(page):

@@ -25,9 +25,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 SHOTS = ROOT / "_build" / "screenshots" / "launch"
 LIFETIME = 900          # seconds: the server is killed after this even if teardown never runs
 
@@ -102,20 +99,6 @@ def lab(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("NNLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail("NNLIB_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing (apt-get install chromium)")
-        pytest.skip("Debian chromium not installed (apt-get install chromium); JupyterLab client test skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 MODEL_JS = """() => {
