@@ -746,7 +746,8 @@ def rounding_errors(Y0, labels, K, b, h, W, mu, *, kind="resnet", activation="ta
     Returns
     -------
     (float, float)
-        ``(forward_error, gradient_error)``; ``inf`` if the low-precision run overflowed.
+        ``(forward_error, gradient_error)``; both ``inf`` if the low-precision run overflowed;
+        ``gradient_error`` is ``nan`` if the float64 gradient is exactly zero.
     """
     import torch
 
@@ -769,7 +770,8 @@ def rounding_errors(Y0, labels, K, b, h, W, mu, *, kind="resnet", activation="ta
     if not (np.all(np.isfinite(Y_low)) and np.all(np.isfinite(g_low))):
         return math.inf, math.inf
     forward_error = float(np.linalg.norm(Y_low - YN) / np.linalg.norm(YN))
-    gradient_error = float(np.linalg.norm(g_low - g_ref) / np.linalg.norm(g_ref))
+    norm = np.linalg.norm(g_ref)
+    gradient_error = float(np.linalg.norm(g_low - g_ref) / norm) if norm > 0 else math.nan
     return forward_error, gradient_error
 
 
