@@ -92,8 +92,8 @@ __all__ = [
 KINDS = ("resnet", "antisymmetric", "hamiltonian", "leapfrog")
 ACTIVATIONS = ("tanh", "relu")
 
-#: Example 1 of the paper (Fig. 1), {prf:ref}`ex-haber-ruthotto-1`: row convention, ``Y0`` has the
-#: three inputs ``y₁ = (0.1, 0.1)``, ``y₂ = −y₁``, ``y₃ = (0, 0.5)`` as rows.
+#: The data of Example 1 of the paper ({prf:ref}`ex-haber-ruthotto-1`) in the row convention.
+#: ``Y0`` has the three inputs ``y₁ = (0.1, 0.1)``, ``y₂ = −y₁``, ``y₃ = (0, 0.5)`` as rows.
 EXAMPLE_1 = {
     "K_plus": np.array([[2.0, -2.0], [0.0, 2.0]]),
     "K_minus": np.array([[-2.0, 0.0], [2.0, -2.0]]),
@@ -782,21 +782,31 @@ class ClassifierResult:
 
     Attributes
     ----------
-    kind, activation : str
-    gamma, T, h : float
-        ``h = T / K.shape[0]``.
+    kind : str
+        The design, as in :func:`forward`.
+    activation : str
+    gamma : float
+    T : float
+        Final time.
+    h : float
+        Step of the finest level, ``T / K.shape[0]``.
     width : int
         Features per row inside the network (inputs are zero-padded to it).
-    K : numpy.ndarray, shape (N, width, width)
-    b : numpy.ndarray, shape (N,)
-        One scalar bias per layer, as in (2.1).
-    W : numpy.ndarray, shape (width, m)
-    mu : numpy.ndarray, shape (m,)
+    K : numpy.ndarray
+        Weights of the finest level, shape ``(N, width, width)``.
+    b : numpy.ndarray
+        Shape ``(N,)``: one scalar bias per layer, as in (2.1).
+    W : numpy.ndarray
+        Classifier weights, shape ``(width, m)``.
+    mu : numpy.ndarray
+        Classifier offsets, shape ``(m,)``.
     num_layers : list of int
         Layers at each level (``N₀, 2N₀, 4N₀, …``).
     loss_history : list of numpy.ndarray
         Per level, the objective (cross-entropy + smoothness + weight decay) at every evaluation.
-    train_accuracy, val_accuracy : list of float
+    train_accuracy : list of float
+        Per level, at the level's end.
+    val_accuracy : list of float
         Per level, at the level's end (``nan`` without validation data).
     seconds : list of float
         Wall-clock time per level.
@@ -997,8 +1007,8 @@ def train_classifier(Y, labels, *, kind="antisymmetric", T=20.0, num_layers=16, 
 
 
 # ----------------------------------------------------------------------------- the chapter's study (a script)
-#: Per-architecture settings of the swiss-roll study, from Meganet's drivers (``papers.md`` §4.5):
-#: width 4 (inputs padded with zeros) for the one-variable designs, 2 + 2 for the Hamiltonian block,
+#: Per-architecture settings of the swiss-roll study, from Meganet's drivers (``papers.md`` §4.5).
+#: Width 4 (inputs padded with zeros) for the one-variable designs, 2 + 2 for the Hamiltonian block,
 #: Meganet's time-smoothness ``α`` and classifier weight decay. ``init_scale`` is ours (see
 #: :func:`train_classifier`).
 SWISS_ROLL_SETUPS = {
@@ -1006,7 +1016,7 @@ SWISS_ROLL_SETUPS = {
     "antisymmetric": {"width": 4, "alpha": 5e-4, "weight_decay": 1e-3, "init_scale": 0.0},
     "hamiltonian": {"width": 2, "alpha": 5e-3, "weight_decay": 1e-4, "init_scale": 0.0},
 }
-#: What every swiss-roll run shares: Meganet's ``T = 20`` and 16 layers at the coarsest level; L-BFGS.
+#: The settings every swiss-roll run shares (Meganet's ``T = 20`` and 16 layers at the coarsest level; L-BFGS).
 SWISS_ROLL_COMMON = {"T": 20.0, "num_layers": 16, "optimizer": "lbfgs", "lr": 1.0, "seed": 0}
 
 #: Two-sided 97.5 % quantiles of Student's t distribution, degrees of freedom 1 … 30 (standard tables).
