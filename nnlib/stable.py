@@ -92,8 +92,10 @@ __all__ = [
 KINDS = ("resnet", "antisymmetric", "hamiltonian", "leapfrog")
 ACTIVATIONS = ("tanh", "relu")
 
-#: The data of Example 1 of the paper ({prf:ref}`ex-haber-ruthotto-1`) in the row convention.
-#: ``Y0`` has the three inputs ``y₁ = (0.1, 0.1)``, ``y₂ = −y₁``, ``y₃ = (0, 0.5)`` as rows.
+#: The data of Example 1 of the paper, in the row convention.
+#:
+#: ``Y0`` has the three inputs ``y₁ = (0.1, 0.1)``, ``y₂ = −y₁``, ``y₃ = (0, 0.5)`` as rows; see
+#: {prf:ref}`ex-haber-ruthotto-1`.
 EXAMPLE_1 = {
     "K_plus": np.array([[2.0, -2.0], [0.0, 2.0]]),
     "K_minus": np.array([[-2.0, 0.0], [2.0, -2.0]]),
