@@ -8,7 +8,8 @@ the prolongation and the data generators are taken from the authors' code, Megan
 
 Conventions (the paper's row convention)
 ----------------------------------------
-Data ``Y ∈ R^{s×n}``, one example per **row**. A network of ``N = num_layers`` layers has
+Data ``Y ∈ R^{s×n}``, one example per **row**. A network of ``N = num_layers`` layers (the paper's
+``N``; the chapter writes ``L``, the book's symbol for the number of layers) has
 ``K`` of shape ``(N, n, n)`` and ``b`` of shape ``(N,)`` (one scalar bias per layer, as in (2.1)) or
 ``(N, n)``. ``σ ∈ {tanh, relu}`` acts elementwise; ``h > 0`` is the step, ``T = N h`` the final time.
 
