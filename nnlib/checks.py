@@ -8,7 +8,7 @@ reference implementation.
 
 Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, ``ex2-yarotsky-numpy``; Chapter 3,
 ``ex3-round-nearest-even``; Chapter 4, ``ex4-level-crossings``; Chapter 5,
-``ex5-assumption-a``.
+``ex5-assumption-a``; Chapter 7, ``ex7-verlet-step``.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
 __all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even",
-           "check_level_crossings", "check_assumption_a_stats"]
+           "check_level_crossings", "check_assumption_a_stats", "check_hamiltonian_step"]
 
 
 class CheckFailed(AssertionError):
@@ -307,3 +307,53 @@ def check_assumption_a_stats(student_function) -> None:
                               f"  expected: zero fraction {zero_fraction!r}, mean of 1/|Δb| {mean_inverse!r}\n"
                               f"  got:      zero fraction {got_zero!r}, mean of 1/|Δb| {got_inv!r}\n  hint: {hint}")
     print(f"assumption_a_stats: all {len(cases)} checks passed (4 hand-made arrays, 10 random ones).")
+
+
+def check_hamiltonian_step(student_function) -> None:
+    """Check a student's ``hamiltonian_step(Y, Z, K, b, h)`` (Chapter 7, exercise ``ex7-verlet-step``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(Y, Z, K, b, h) -> (Y_new, Z_new)``: one layer of the Hamiltonian (Verlet)
+        block in the row convention with tanh, ``Z_new = Z − h tanh(Y Kᵀ + b)``,
+        ``Y_new = Y + h tanh(Z_new K + b)``, for ``Y``, ``Z`` of shape (s, n), ``K`` (n, n), scalar ``b``.
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong result: which input, expected vs got, and a hint.
+    """
+    from .stable import hamiltonian_forward
+
+    _check_callable(student_function)
+    rng = np.random.default_rng(7)
+    cases = [
+        ("K = 0, b = 0.5 (no coupling)", np.ones((1, 2)), np.zeros((1, 2)), np.zeros((2, 2)), 0.5, 0.1,
+         "with K = 0 both updates are h tanh(b): Z decreases and Y increases by 0.1 tanh(0.5)."),
+        ("K = I, Z = 0", np.array([[1.0, -1.0]]), np.zeros((1, 2)), np.eye(2), 0.0, 1.0,
+         "update Z first, then use the NEW Z in the update of Y (Verlet); with the old Z = 0, Y would not move."),
+        ("K = [[0, 1], [0, 0]], Z = 0", np.array([[1.0, 2.0]]), np.zeros((1, 2)), np.array([[0.0, 1.0], [0.0, 0.0]]),
+         0.0, 0.5, "rows: Z is updated with Y K^T (not Y K), and Y with Z_new K (not Z_new K^T)."),
+    ]
+    for k in range(10):
+        s, n = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+        cases.append((f"random case #{k}: s = {s}, n = {n}", rng.normal(size=(s, n)), rng.normal(size=(s, n)),
+                      rng.normal(size=(n, n)), float(rng.normal()), float(rng.uniform(0.05, 1.0)),
+                      "compare with the formulas on a 1 x 2 example you can work out by hand."))
+    for description, Y, Z, K, b, h, hint in cases:
+        Ys, Zs = hamiltonian_forward(Y, Z, K[None], np.array([b]), h)
+        expected = (Ys[-1], Zs[-1])
+        got = _call("hamiltonian_step", student_function, (Y.copy(), Z.copy(), K.copy(), b, h), description, hint)
+        try:
+            got_Y, got_Z = (np.asarray(v, dtype=float) for v in got)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"hamiltonian_step must return a pair of arrays (Y_new, Z_new), got {got!r}\n"
+                              f"  input: {description}") from None
+        for name, g, e in (("Y_new", got_Y, expected[0]), ("Z_new", got_Z, expected[1])):
+            if g.shape != e.shape or not np.allclose(g, e, rtol=1e-12, atol=1e-14):
+                raise CheckFailed(f"wrong {name} for {description}\n  Y = {np.round(Y, 4).tolist()}, "
+                                  f"Z = {np.round(Z, 4).tolist()}, K = {np.round(K, 4).tolist()}, b = {b:.4g}, "
+                                  f"h = {h:.4g}\n  expected: {np.round(e, 6).tolist()}\n"
+                                  f"  got:      {np.round(g, 6).tolist()}\n  hint: {hint}")
+    print(f"hamiltonian_step: all {len(cases)} checks passed (3 hand-made cases, 10 random ones).")

@@ -8,7 +8,8 @@ the prolongation and the data generators are taken from the authors' code, Megan
 
 Conventions (the paper's row convention)
 ----------------------------------------
-Data ``Y ∈ R^{s×n}``, one example per **row**. A network of ``N = num_layers`` layers has
+Data ``Y ∈ R^{s×n}``, one example per **row**. A network of ``N = num_layers`` layers (the paper's
+``N``; the chapter writes ``L``, the book's symbol for the number of layers) has
 ``K`` of shape ``(N, n, n)`` and ``b`` of shape ``(N,)`` (one scalar bias per layer, as in (2.1)) or
 ``(N, n)``. ``σ ∈ {tanh, relu}`` acts elementwise; ``h > 0`` is the step, ``T = N h`` the final time.
 
@@ -84,14 +85,18 @@ __all__ = [
     "ode_jacobian", "layer_jacobian", "stability_factor", "sensitivity",
     "prolongate", "smoothness_penalty", "classification_loss",
     "swiss_roll", "peaks_function", "peaks",
-    "torch_network", "train_classifier", "ClassifierResult",
+    "torch_network", "rounding_errors", "train_classifier", "ClassifierResult",
+    "SWISS_ROLL_SETUPS", "SWISS_ROLL_COMMON", "mean_ci95", "swiss_roll_study", "float16_study",
+    "read_rows", "read_classifiers", "write_study", "main",
 ]
 
 KINDS = ("resnet", "antisymmetric", "hamiltonian", "leapfrog")
 ACTIVATIONS = ("tanh", "relu")
 
-#: Example 1 of the paper (Fig. 1), {prf:ref}`ex-haber-ruthotto-1`: row convention, ``Y0`` has the
-#: three inputs ``y₁ = (0.1, 0.1)``, ``y₂ = −y₁``, ``y₃ = (0, 0.5)`` as rows.
+#: The data of Example 1 of the paper, in the row convention.
+#:
+#: ``Y0`` has the three inputs ``y₁ = (0.1, 0.1)``, ``y₂ = −y₁``, ``y₃ = (0, 0.5)`` as rows; see
+#: {prf:ref}`ex-haber-ruthotto-1`.
 EXAMPLE_1 = {
     "K_plus": np.array([[2.0, -2.0], [0.0, 2.0]]),
     "K_minus": np.array([[-2.0, 0.0], [2.0, -2.0]]),
@@ -718,6 +723,61 @@ def torch_network(K, b, h, *, kind="resnet", activation="tanh", gamma=0.0, dtype
                _torch_dtype(dtype))
 
 
+def rounding_errors(Y0, labels, K, b, h, W, mu, *, kind="resnet", activation="tanh", gamma=0.0,
+                    dtype="float16"):
+    """Relative errors of the forward map and of the loss gradient when computed in a low precision.
+
+    Serves Chapter 7, §7.7 (the link to Chapters 3–5). Runs the network of :func:`forward` and the
+    loss of :func:`classification_loss` through torch autograd once in ``dtype`` (every operation
+    rounded to it, as torch's CPU kernels do) and once in float64, and compares:
+
+    * ``forward_error = ‖Y_N^{low} − Y_N‖_F / ‖Y_N‖_F``,
+    * ``gradient_error = ‖g^{low} − g‖_2 / ‖g‖_2`` with ``g`` the gradient of the loss with respect
+      to all ``(K_j, b_j)``, stacked.
+
+    The inputs are rounded to ``dtype`` first (that rounding is part of the error). A forward-Euler
+    update ``Y_j + h f`` with ``h|f|`` below half a unit in the last place of ``Y_j`` is lost
+    entirely (stagnation, Chapter 3), so at fixed ``T = N h`` the errors grow with the depth ``N``
+    even when the forward map is stable.
+
+    Parameters
+    ----------
+    Y0, labels, K, b, h, W, mu, kind, activation, gamma
+        As in :func:`classification_loss`.
+    dtype : {"float16", "bfloat16", "float32", "float64"}
+
+    Returns
+    -------
+    (float, float)
+        ``(forward_error, gradient_error)``; both ``inf`` if the low-precision run overflowed;
+        ``gradient_error`` is ``nan`` if the float64 gradient is exactly zero.
+    """
+    import torch
+
+    YN = forward(Y0, K, b, h, kind=kind, activation=activation, gamma=gamma)[-1]   # validates the design
+    classification_loss(Y0, labels, K, b, h, W, mu, kind=kind, activation=activation, gamma=gamma)  # and the rest
+    low = _torch_dtype(dtype)
+    results = {}
+    for name, tdtype in (("low", low), ("ref", torch.float64)):
+        net = torch_network(K, b, h, kind=kind, activation=activation, gamma=gamma, dtype=dtype if name == "low"
+                            else "float64")
+        Wt = torch.tensor(np.asarray(W, dtype=float), dtype=tdtype)
+        mut = torch.tensor(np.asarray(mu, dtype=float), dtype=tdtype)
+        out = net(torch.tensor(np.asarray(Y0, dtype=float), dtype=tdtype))
+        logits = out @ Wt + mut
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(np.asarray(labels, dtype=np.int64)))
+        loss.backward()
+        grad = torch.cat([net.K.grad.reshape(-1), net.b.grad.reshape(-1)])
+        results[name] = (out.detach().double().numpy(), grad.double().numpy())
+    (Y_low, g_low), (_, g_ref) = results["low"], results["ref"]
+    if not (np.all(np.isfinite(Y_low)) and np.all(np.isfinite(g_low))):
+        return math.inf, math.inf
+    forward_error = float(np.linalg.norm(Y_low - YN) / np.linalg.norm(YN))
+    norm = np.linalg.norm(g_ref)
+    gradient_error = float(np.linalg.norm(g_low - g_ref) / norm) if norm > 0 else math.nan
+    return forward_error, gradient_error
+
+
 # ----------------------------------------------------------------------------- training
 @dataclass
 class ClassifierResult:
@@ -725,21 +785,31 @@ class ClassifierResult:
 
     Attributes
     ----------
-    kind, activation : str
-    gamma, T, h : float
-        ``h = T / K.shape[0]``.
+    kind : str
+        The design, as in :func:`forward`.
+    activation : str
+    gamma : float
+    T : float
+        Final time.
+    h : float
+        Step of the finest level, ``T / K.shape[0]``.
     width : int
         Features per row inside the network (inputs are zero-padded to it).
-    K : numpy.ndarray, shape (N, width, width)
-    b : numpy.ndarray, shape (N,)
-        One scalar bias per layer, as in (2.1).
-    W : numpy.ndarray, shape (width, m)
-    mu : numpy.ndarray, shape (m,)
+    K : numpy.ndarray
+        Weights of the finest level, shape ``(N, width, width)``.
+    b : numpy.ndarray
+        Shape ``(N,)``: one scalar bias per layer, as in (2.1).
+    W : numpy.ndarray
+        Classifier weights, shape ``(width, m)``.
+    mu : numpy.ndarray
+        Classifier offsets, shape ``(m,)``.
     num_layers : list of int
         Layers at each level (``N₀, 2N₀, 4N₀, …``).
     loss_history : list of numpy.ndarray
         Per level, the objective (cross-entropy + smoothness + weight decay) at every evaluation.
-    train_accuracy, val_accuracy : list of float
+    train_accuracy : list of float
+        Per level, at the level's end.
+    val_accuracy : list of float
         Per level, at the level's end (``nan`` without validation data).
     seconds : list of float
         Wall-clock time per level.
@@ -937,3 +1007,265 @@ def train_classifier(Y, labels, *, kind="antisymmetric", T=20.0, num_layers=16, 
         result.val_accuracy.append(float(np.mean(result.predict(val[0]) == val[1])) if val else float("nan"))
         result.seconds.append(time.perf_counter() - start)
     return result
+
+
+# ----------------------------------------------------------------------------- the chapter's study (a script)
+#: Per-architecture settings of the swiss-roll study, from Meganet's drivers (``papers.md`` §4.5).
+#: Width 4 (inputs padded with zeros) for the one-variable designs, 2 + 2 for the Hamiltonian block,
+#: Meganet's time-smoothness ``α`` and classifier weight decay. ``init_scale`` is ours (see
+#: :func:`train_classifier`).
+SWISS_ROLL_SETUPS = {
+    "resnet": {"width": 4, "alpha": 5e-3, "weight_decay": 1e-3, "init_scale": 0.1},
+    "antisymmetric": {"width": 4, "alpha": 5e-4, "weight_decay": 1e-3, "init_scale": 0.0},
+    "hamiltonian": {"width": 2, "alpha": 5e-3, "weight_decay": 1e-4, "init_scale": 0.0},
+}
+#: The settings every swiss-roll run shares (Meganet's ``T = 20`` and 16 layers at the coarsest level; L-BFGS).
+SWISS_ROLL_COMMON = {"T": 20.0, "num_layers": 16, "optimizer": "lbfgs", "lr": 1.0, "seed": 0}
+
+#: Two-sided 97.5 % quantiles of Student's t distribution, degrees of freedom 1 … 30 (standard tables).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+
+
+def mean_ci95(values):
+    """Mean and half-width of the 95 % Student-t confidence interval of ``values`` (2 … 31 numbers).
+
+    Serves Chapter 7, §7.7 (the seeds of the float16 experiment).
+
+    Parameters
+    ----------
+    values : array_like, shape (n,), 2 <= n <= 31
+        Finite numbers (independent repetitions).
+
+    Returns
+    -------
+    (float, float)
+        ``(mean, t_{0.975, n−1} · sd / √n)`` with the sample standard deviation ``sd`` (``ddof=1``).
+    """
+    x = as_real_array(values, "values", ndim=1)
+    if not 2 <= x.size <= len(_T975) + 1:
+        raise ValueError(f"values must hold between 2 and {len(_T975) + 1} numbers, got {x.size}")
+    return float(x.mean()), float(_T975[x.size - 2] * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def swiss_roll_study(kinds=("resnet", "antisymmetric", "hamiltonian"), *, levels=3, steps=100, n=256):
+    """Train each architecture on Meganet's swiss roll with multilevel training; one row per level.
+
+    Serves Chapter 7, §7.6. Settings: :data:`SWISS_ROLL_SETUPS` and :data:`SWISS_ROLL_COMMON`;
+    data :func:`swiss_roll` ``(n)``. One torch thread (deterministic rows).
+
+    Parameters
+    ----------
+    kinds : sequence of {"resnet", "antisymmetric", "hamiltonian"}
+    levels : int
+        Levels ``16, 32, …`` layers.
+    steps : int
+        L-BFGS iterations per level.
+    n : int
+        Size parameter of :func:`swiss_roll`.
+
+    Returns
+    -------
+    (list of dict, dict)
+        Rows ``kind, level, num_layers, h, loss_start, loss_end, train_accuracy, val_accuracy,
+        seconds`` and, per kind, the :class:`ClassifierResult` of the finest level.
+    """
+    import torch
+
+    if isinstance(kinds, str) or not all(k in SWISS_ROLL_SETUPS for k in kinds):
+        raise ValueError(f"kinds must be a sequence of names from {tuple(SWISS_ROLL_SETUPS)}, got {kinds!r}")
+    levels = check_int(levels, "levels", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
+    Yt, lt, Yv, lv = swiss_roll(n)
+    rows, results = [], {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for kind in kinds:
+            res = train_classifier(Yt, lt, kind=kind, levels=levels, steps=steps, Y_val=Yv, labels_val=lv,
+                                   **SWISS_ROLL_COMMON, **SWISS_ROLL_SETUPS[kind])
+            for level, N in enumerate(res.num_layers):
+                rows.append({"kind": kind, "level": level, "num_layers": N, "h": res.T / N,
+                             "loss_start": float(res.loss_history[level][0]),
+                             "loss_end": float(res.loss_history[level][-1]),
+                             "train_accuracy": res.train_accuracy[level], "val_accuracy": res.val_accuracy[level],
+                             "seconds": res.seconds[level]})
+            results[kind] = res
+    finally:
+        torch.set_num_threads(threads)
+    return rows, results
+
+
+def float16_study(kinds=("resnet", "antisymmetric"), depths=(4, 16, 64, 256), seeds=range(20), *, T=5.0,
+                  dtype="float16", n=32):
+    """Forward and gradient rounding errors vs depth at fixed ``T``, for random time-constant weights.
+
+    Serves Chapter 7, §7.7. For each seed: ``K = G/2`` with ``G`` a standard Gaussian 4×4 matrix,
+    ``b = 0``, the same ``K`` in every layer and for every kind; inputs :func:`swiss_roll` ``(n)``
+    (training half) padded to 4 features; classifier ``W`` standard Gaussian (4×2), ``μ = 0``; tanh.
+    Each depth ``N`` uses ``h = T/N``; the errors are those of :func:`rounding_errors`.
+
+    Returns
+    -------
+    list of dict
+        Rows ``kind, num_layers, seed, forward_error, gradient_error``.
+    """
+    import torch
+
+    Yt, lt, _, _ = swiss_roll(n)
+    Y0 = _pad(Yt, 4, "Y")
+    rows = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for seed in seeds:
+            rng = np.random.default_rng(check_int(seed, "seeds[i]", minimum=0))
+            K = rng.standard_normal((4, 4)) / 2
+            W = rng.standard_normal((4, 2))
+            for kind in kinds:
+                for N in depths:
+                    N = check_int(N, "depths[i]", minimum=1)
+                    fe, ge = rounding_errors(Y0, lt, np.repeat(K[None], N, axis=0), np.zeros(N), T / N, W,
+                                             np.zeros(2), kind=kind, dtype=dtype)
+                    rows.append({"kind": kind, "num_layers": N, "seed": int(seed), "forward_error": fe,
+                                 "gradient_error": ge})
+    finally:
+        torch.set_num_threads(threads)
+    return rows
+
+
+def _environment():
+    import platform
+
+    import torch
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+            "machine": platform.machine(), "torch_threads": 1}
+
+
+def _write_csv(path, rows):
+    import csv
+
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def read_rows(path):
+    """Rows of a study CSV written by ``python -m nnlib.stable`` (numbers converted back).
+
+    Serves Chapter 7, §7.6–§7.7. Floats are written with ``repr``, so they read back bit for bit.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    list of dict
+    """
+    import csv
+
+    def convert(value):
+        for cast in (int, float):
+            try:
+                return cast(value)
+            except ValueError:
+                pass
+        return value
+
+    with open(path, newline="") as f:
+        return [{k: convert(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def read_classifiers(path):
+    """The trained classifiers stored in ``ch7_swiss_roll.json``, as :class:`ClassifierResult` s.
+
+    Serves Chapter 7, §7.6 (the decision regions).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    dict
+        ``kind -> ClassifierResult`` (``loss_history`` empty; everything else as trained).
+    """
+    import json
+
+    with open(path) as f:
+        data = json.load(f)
+    out = {}
+    for kind, r in data["classifiers"].items():
+        out[kind] = ClassifierResult(kind, r["activation"], r["gamma"], r["T"], r["h"], r["width"],
+                                     np.array(r["K"]), np.array(r["b"]), np.array(r["W"]), np.array(r["mu"]),
+                                     num_layers=r["num_layers"], train_accuracy=r["train_accuracy"],
+                                     val_accuracy=r["val_accuracy"], seconds=r["seconds"])
+    return out
+
+
+def write_study(out_dir, *, quick=False):
+    """Run both studies and write ``ch7_swiss_roll.{csv,json}`` and ``ch7_float16.{csv,json}``.
+
+    Serves Chapter 7, §7.6–§7.7: ``python -m nnlib.stable --out chapters/data`` (a few minutes on
+    two cores); ``--quick`` runs a small version (2 levels, 20 iterations, 2 seeds, depths 4 and 16)
+    into another directory, for a smoke test.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+    quick : bool
+
+    Returns
+    -------
+    list of pathlib.Path
+        The four files written.
+    """
+    import json
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    roll_kw = {"levels": 2, "steps": 20} if quick else {"levels": 3, "steps": 100}
+    f16_kw = {"depths": (4, 16), "seeds": range(2)} if quick else {"depths": (4, 16, 64, 256), "seeds": range(20)}
+    start = time.perf_counter()
+    rows, results = swiss_roll_study(**roll_kw)
+    roll_seconds = time.perf_counter() - start
+    _write_csv(out / "ch7_swiss_roll.csv", rows)
+    classifiers = {kind: {"activation": r.activation, "gamma": r.gamma, "T": r.T, "h": r.h, "width": r.width,
+                          "K": r.K.tolist(), "b": r.b.tolist(), "W": r.W.tolist(), "mu": r.mu.tolist(),
+                          "num_layers": r.num_layers, "train_accuracy": r.train_accuracy,
+                          "val_accuracy": r.val_accuracy, "seconds": r.seconds} for kind, r in results.items()}
+    config = {"command": "python -m nnlib.stable" + (" --quick" if quick else ""), "data": "swiss_roll(256)",
+              "setups": SWISS_ROLL_SETUPS, "common": SWISS_ROLL_COMMON, **roll_kw, "seconds": roll_seconds,
+              "environment": _environment()}
+    (out / "ch7_swiss_roll.json").write_text(json.dumps({"config": config, "classifiers": classifiers}, indent=1))
+    start = time.perf_counter()
+    f16 = float16_study(**f16_kw)
+    _write_csv(out / "ch7_float16.csv", f16)
+    config = {"command": config["command"], "function": "float16_study", "kinds": ["resnet", "antisymmetric"],
+              "depths": list(f16_kw["depths"]), "seeds": list(f16_kw["seeds"]), "T": 5.0, "dtype": "float16",
+              "data": "swiss_roll(32) training half, padded to 4", "seconds": time.perf_counter() - start,
+              "environment": _environment()}
+    (out / "ch7_float16.json").write_text(json.dumps(config, indent=1))
+    return [out / f"ch7_{name}.{ext}" for name in ("swiss_roll", "float16") for ext in ("csv", "json")]
+
+
+def main(argv=None):
+    """Command line: ``python -m nnlib.stable [--quick] --out DIR`` (see :func:`write_study`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m nnlib.stable", description=write_study.__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="output directory (the book's is chapters/data)")
+    parser.add_argument("--quick", action="store_true", help="a small smoke-test version")
+    args = parser.parse_args(argv)
+    for path in write_study(args.out, quick=args.quick):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
