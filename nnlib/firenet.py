@@ -759,7 +759,7 @@ STABILITY_DEFAULTS = dict(N=64, m=32, s=3, num_train=4000, hidden=256, steps=150
                           attack_lr=0.01, momentum=0.9)
 
 
-def stability_study(seed, **overrides) -> dict:
+def stability_study(seed, *, models=("net", "firenet"), **overrides) -> dict:
     """One seed of experiment E2.4: a trained network and FIRENET, their accuracy and amplification.
 
     Serves Chapter 8, §8.5, {prf:ref}`def-worst-case-perturbation`. With ``A =
@@ -775,6 +775,8 @@ def stability_study(seed, **overrides) -> dict:
     ----------
     seed : int
         Seed of the matrix, the training set, the training and the attack.
+    models : tuple of str, default ("net", "firenet")
+        Which of the two to run (``("firenet",)`` skips the training: a cheap slice).
     **overrides
         Any key of ``STABILITY_DEFAULTS`` (``N, m, s, num_train, hidden, steps, lr, restarts,
         inner_iters, delta, num_test, budget, attack_steps, attack_lr, momentum``).
@@ -793,12 +795,17 @@ def stability_study(seed, **overrides) -> dict:
     unknown = set(overrides) - set(STABILITY_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown stability_study parameters: {sorted(unknown)}")
+    if isinstance(models, str) or not set(models) <= {"net", "firenet"} or not models:
+        raise ValueError(f"models must be a non-empty tuple drawn from ('net', 'firenet'), got {models!r}")
     c = {**STABILITY_DEFAULTS, **overrides}
     A = subsampled_dct(c["N"], c["m"], seed=seed)
-    net = train_reconstruction_net(A, sparse_signals(c["num_train"], c["N"], c["s"], seed=seed), hidden=c["hidden"],
-                                   steps=c["steps"], lr=c["lr"], seed=seed)
-    fire = _build_firenet_module()(A, 1 / math.sqrt(4 * c["s"]), restarts=c["restarts"],
-                                   inner_iters=c["inner_iters"], delta=c["delta"])
+    maps = {}
+    if "net" in models:
+        maps["net"] = train_reconstruction_net(A, sparse_signals(c["num_train"], c["N"], c["s"], seed=seed),
+                                               hidden=c["hidden"], steps=c["steps"], lr=c["lr"], seed=seed)
+    if "firenet" in models:
+        maps["firenet"] = _build_firenet_module()(A, 1 / math.sqrt(4 * c["s"]), restarts=c["restarts"],
+                                                  inner_iters=c["inner_iters"], delta=c["delta"])
     x_test = sparse_signals(c["num_test"], c["N"], c["s"], seed=10_000 + seed)
     y_test = torch.from_numpy(x_test @ A.T)
     y0 = y_test[0]
@@ -807,7 +814,7 @@ def stability_study(seed, **overrides) -> dict:
     r = torch.randn(y0.shape, generator=gen, dtype=torch.float64)
     r = r * radius / torch.linalg.vector_norm(r)
     row = {"seed": seed}
-    for name, f in (("net", net), ("firenet", fire)):
+    for name, f in maps.items():
         with torch.no_grad():
             err = torch.linalg.vector_norm(f(y_test) - torch.from_numpy(x_test), dim=1).numpy()
             row[f"{name}_error"] = float(np.mean(err / np.linalg.norm(x_test, axis=1)))
