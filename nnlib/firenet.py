@@ -786,7 +786,7 @@ def stability_study(seed, *, models=("net", "firenet"), **overrides) -> dict:
     dict
         ``seed``, ``net_error``, ``firenet_error``, ``net_amplification``,
         ``firenet_amplification``, ``net_random_amplification``, ``firenet_random_amplification``,
-        ``perturbation_norm`` (floats rounded to 12 significant digits, so that a CSV round trip
+        ``net_perturbation_norm``, ``firenet_perturbation_norm`` (the entries of the models run; floats rounded to 12 significant digits, so that a CSV round trip
         is exact).
     """
     import torch
@@ -824,7 +824,7 @@ def stability_study(seed, *, models=("net", "firenet"), **overrides) -> dict:
         with torch.no_grad():
             norm_e = float(torch.linalg.vector_norm(e))
             row[f"{name}_amplification"] = float(torch.linalg.vector_norm(f(y0 + e) - f(y0))) / norm_e
-        row["perturbation_norm"] = norm_e
+        row[f"{name}_perturbation_norm"] = norm_e
     return {k: (v if k == "seed" else float(f"{v:.12g}")) for k, v in row.items()}
 
 

@@ -78,7 +78,7 @@ def test_committed_stability_table_firenet_slice_reproduces():
     for key, value in live.items():
         assert value == pytest.approx(float(rows[0][key]), rel=1e-9, abs=0), key
     # the perturbation really stays in the budget ball, 5 % of ||y||
-    assert live["perturbation_norm"] <= 0.05 * np.linalg.norm(
+    assert live["firenet_perturbation_norm"] <= 0.05 * np.linalg.norm(
         subsampled_dct(64, 32, seed=0) @ sparse_signals(20, 64, 3, seed=10_000)[0]) * (1 + 1e-12)
 
 
