@@ -4,7 +4,7 @@ Chapter 8 "Existence is not computability: Smale's 18th problem and FIRENETs", a
 Antun and Hansen (PNAS 119, e2107151119, 2022).
 
 The problem. Given ``A ∈ C^{m×N}``, data ``y ∈ C^m``, ``λ >= 0`` and weights ``w_i >= 0``, the
-square-root LASSO ({prf:ref}`def-sr-lasso`) is
+square-root LASSO ({prf:ref}`def-sr-lasso`) is::
 
     min_x  F(x) = λ ‖x‖_{1,w} + ‖A x − y‖_2,     ‖x‖_{1,w} = Σ_i w_i |x_i|,
 
@@ -12,7 +12,7 @@ evaluated by :func:`sr_lasso_objective`. ``F`` is positively homogeneous in ``(x
 minimisers for data ``α y`` are ``α`` times those for ``y`` — the fact the restarts exploit.
 
 The inner block ({prf:ref}`alg-firenet`). :func:`primal_dual` runs ``p`` Chambolle–Pock steps
-from a primal point ``x_0`` and the dual point ``v_0 = 0``,
+from a primal point ``x_0`` and the dual point ``v_0 = 0``::
 
     x_{k+1} = soft_{τλw}(x_k − τ A^* v_k),
     v_{k+1} = Proj_{‖·‖_2 <= 1}(v_k + σ A(2 x_{k+1} − x_k) − σ y),
@@ -24,7 +24,7 @@ is the proximal map of the conjugate of ``‖· − y‖``. The steps must satis
 (checked). The ergodic average converges like ``O(1/p)``.
 
 The restarts ({prf:ref}`alg-firenet`, {prf:ref}`prop-restart-convergence`). :func:`firenet`
-starts from ``ψ_0 = 0`` and ``ε_0 = ‖y‖_2`` and for ``k = 1, …, n`` sets
+starts from ``ψ_0 = 0`` and ``ε_0 = ‖y‖_2`` and for ``k = 1, …, n`` sets::
 
     ε_k = e^{-1}(δ + ε_{k-1}),   β_k = ε_k / (2 L_A),   α_k = 1/(β_k p),
     ψ_k = Inner_p(data α_k y, start α_k ψ_{k-1}) / α_k,
@@ -40,7 +40,7 @@ solver: below the floor the restarts need not approach the minimiser. This modul
 default steps are ``τ = σ = 0.99 / L_A`` so that ``τσ‖A‖² < 1`` really holds (the authors' inexact
 input script violates it).
 
-The network. :class:`FirenetModule` is the same computation written as ``torch`` layers (three
+The network. ``FirenetModule`` is the same computation written as ``torch`` layers (three
 per inner step: a linear map with a skip connection from the input, soft thresholding, the ball
 projection), so it can be differentiated and attacked like any trained network; in float64 it
 agrees with :func:`firenet` to rounding. :func:`worst_case_perturbation` searches
@@ -54,7 +54,7 @@ known) minimisers are ``≈ 3·10^{-K}`` apart: an algorithm that only sees the 
 
 Data may be real or complex (``torch`` module: real or complex tensors); everything is float64
 or complex128. Bad problem data raise :class:`ValueError` naming the argument. ``torch`` is
-imported only by :class:`FirenetModule` and :func:`worst_case_perturbation`.
+imported only by ``FirenetModule`` and :func:`worst_case_perturbation`.
 """
 from __future__ import annotations
 
@@ -229,7 +229,7 @@ def primal_dual(A, y, lam, *, iters, tau, sigma, weights=None, x0=None) -> np.nd
 
 # ---------------------------------------------------------------------------- restarts
 def _firenet_setup(A, lam, restarts, inner_iters, delta, norm_bound, weights, tau, sigma):
-    """Validate FIRENET's parameters (shared by :func:`firenet` and :class:`FirenetModule`)."""
+    """Validate FIRENET's parameters (shared by :func:`firenet` and ``FirenetModule``)."""
     A = as_real_array(A, "A", 2, allow_complex=True)
     A, _, lam, w = _check_problem(A, np.zeros(A.shape[0]), lam, weights)
     restarts = check_int(restarts, "restarts", minimum=1)
@@ -253,7 +253,7 @@ def _firenet_setup(A, lam, restarts, inner_iters, delta, norm_bound, weights, ta
 def _restart_schedule(eps, delta, norm_bound, p):
     """One restart's ``(ε_k, α_k)`` from ``ε_{k-1}``: ``ε_k = e^{-1}(δ + ε_{k-1})``, ``α_k = 2 L_A/(ε_k p)``.
 
-    Shared by :func:`firenet` (floats) and :class:`FirenetModule` (per-sample tensors).
+    Shared by :func:`firenet` (floats) and ``FirenetModule`` (per-sample tensors).
     ``α_k = 1/(β_k p)`` with ``β_k = ε_k/(2 L_A)``.
     """
     eps = math.exp(-1) * (delta + eps)
@@ -334,7 +334,7 @@ def _torch_inner(A, y, x, thresh, iters, tau, sigma):
 
 
 def _build_firenet_module():
-    """Define :class:`FirenetModule` (on first use, so that importing this module never imports torch)."""
+    """Define ``FirenetModule`` (on first use, so that importing this module never imports torch)."""
     import torch
 
     class FirenetModule(torch.nn.Module):
@@ -401,7 +401,7 @@ _LAZY = {}
 
 
 def __getattr__(name):
-    """Module attribute hook: build :class:`FirenetModule` (importing torch) on first access."""
+    """Module attribute hook: build ``FirenetModule`` (importing torch) on first access."""
     if name == "FirenetModule":
         if name not in _LAZY:
             _LAZY[name] = _build_firenet_module()
@@ -418,13 +418,22 @@ class InexactInputPair:
 
     Attributes
     ----------
-    A, y, minimiser : numpy.ndarray
-        The problem ``(A, y)`` (data index ``j = 1``) and its unique minimiser.
-    A_n, y_n, minimiser_n : numpy.ndarray
-        The nearby problem (data index ``j = 2``), the "inexact input" an algorithm is fed, and its
-        unique minimiser.
-    K, n : int
-        Accuracy exponent (gap ``≈ 3·10^{-K}``) and data exponent (distance ``<= 2^{-n}``).
+    A : numpy.ndarray
+        The matrix of the problem with data index ``j = 1``.
+    y : numpy.ndarray
+        Its data.
+    minimiser : numpy.ndarray
+        Its unique minimiser.
+    A_n : numpy.ndarray
+        The matrix of the nearby problem (data index ``j = 2``), the "inexact input" an algorithm is fed.
+    y_n : numpy.ndarray
+        Its data.
+    minimiser_n : numpy.ndarray
+        Its unique minimiser.
+    K : int
+        Accuracy exponent (gap ``≈ 3·10^{-K}``).
+    n : int
+        Data exponent (distance ``<= 2^{-n}``).
     lam : float
         The SR-LASSO ``λ`` (unit weights).
     gap : float
@@ -553,7 +562,7 @@ def worst_case_perturbation(f, y, *, lam, steps, lr, momentum, init_scale=1e-3, 
     Parameters
     ----------
     f : torch.nn.Module or callable
-        Any differentiable map of torch tensors (e.g. a trained network or :class:`FirenetModule`).
+        Any differentiable map of torch tensors (e.g. a trained network or ``FirenetModule``).
     y : array_like or torch.Tensor
         The unperturbed input; converted to the dtype of ``f``'s first parameter or buffer
         (float64 if it has none).
@@ -764,7 +773,7 @@ def stability_study(seed, *, models=("net", "firenet"), **overrides) -> dict:
 
     Serves Chapter 8, §8.5, {prf:ref}`def-worst-case-perturbation`. With ``A =
     subsampled_dct(N, m, seed=seed)``, a network from :func:`train_reconstruction_net` on
-    ``sparse_signals(num_train, N, s, seed=seed)`` and a :class:`FirenetModule` (``λ = 1/√(4s)``)
+    ``sparse_signals(num_train, N, s, seed=seed)`` and a ``FirenetModule`` (``λ = 1/√(4s)``)
     are (i) evaluated on ``num_test`` fresh signals (seed ``10_000 + seed``): mean relative
     error ``‖f(Ax) − x‖/‖x‖``; (ii) attacked at the first test signal by
     :func:`worst_case_perturbation` (``λ = 0``, the perturbation projected on the ball of radius
