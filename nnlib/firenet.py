@@ -375,6 +375,7 @@ def _build_firenet_module():
             self.num_layers = 3 * self.restarts * self.inner_iters
 
         def forward(self, y):
+            """Return ``ψ_n`` for data ``y`` of shape ``(m,)`` or ``(batch, m)`` (see the class notes)."""
             y = torch.as_tensor(y)
             if y.is_complex() and not self.A.is_complex():
                 raise ValueError("y is complex but A is real; build the module with a complex A")
