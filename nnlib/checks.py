@@ -8,7 +8,7 @@ reference implementation.
 
 Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, ``ex2-yarotsky-numpy``; Chapter 3,
 ``ex3-round-nearest-even``; Chapter 4, ``ex4-level-crossings``; Chapter 5,
-``ex5-assumption-a``; Chapter 7, ``ex7-verlet-step``.
+``ex5-assumption-a``; Chapter 7, ``ex7-verlet-step``; Chapter 8, ``ex8-soft-threshold``.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
 __all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even",
-           "check_level_crossings", "check_assumption_a_stats", "check_hamiltonian_step"]
+           "check_level_crossings", "check_assumption_a_stats", "check_hamiltonian_step",
+           "check_soft_threshold"]
 
 
 class CheckFailed(AssertionError):
@@ -357,3 +358,56 @@ def check_hamiltonian_step(student_function) -> None:
                                   f"h = {h:.4g}\n  expected: {np.round(e, 6).tolist()}\n"
                                   f"  got:      {np.round(g, 6).tolist()}\n  hint: {hint}")
     print(f"hamiltonian_step: all {len(cases)} checks passed (3 hand-made cases, 10 random ones).")
+
+
+def check_soft_threshold(student_function) -> None:
+    """Check a student's ``soft_threshold(z, t)`` (Chapter 8, exercise ``ex8-soft-threshold``).
+
+    Serves Chapter 8, §8.4, {prf:ref}`alg-firenet` (the non-linear layer of FIRENET). The expected
+    value is the proximal map of ``Σ_i t_i |x_i|``: ``z_i max(0, 1 − t_i/|z_i|)`` (and ``0`` at
+    ``z_i = 0``), for real and complex ``z`` and thresholds ``t_i >= 0``; hand-made cases with
+    known answers, then seeded random ones.
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(z, t) -> numpy.ndarray``, entrywise on arrays of the same shape.
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong entry: the input, expected vs got, and a hint.
+    """
+    _check_callable(student_function)
+
+    def expected_of(z, t):
+        mag = np.abs(z)
+        return z * np.maximum(0.0, 1.0 - t / np.where(mag > 0, mag, np.inf))
+
+    hint_real = "for real z: shrink |z| by t towards 0 and keep the sign; entries with |z| <= t become 0."
+    hint_complex = "for complex z keep the phase z/|z| and shrink the modulus: (z/|z|) max(|z| - t, 0)."
+    cases = [
+        ("real values, threshold 1", np.array([3.0, -3.0, 0.5, -0.5, 1.0, 0.0]), np.ones(6), hint_real),
+        ("real values, weighted thresholds", np.array([2.0, 2.0, -2.0, 5.0]), np.array([0.0, 1.5, 3.0, 2.0]),
+         "each entry has its own threshold t_i; t_i = 0 leaves z_i unchanged."),
+        ("complex values", np.array([3 + 4j, -1j, 0.6 + 0.8j, 0j]), np.array([1.0, 0.5, 2.0, 1.0]), hint_complex),
+    ]
+    rng = np.random.default_rng(8)
+    for k in range(10):
+        z = rng.normal(size=7) + (1j * rng.normal(size=7) if k % 2 else 0)
+        cases.append((f"random {'complex' if k % 2 else 'real'} values #{k}", z, rng.uniform(0, 1.5, 7),
+                      hint_complex if k % 2 else hint_real))
+    for description, z, t, hint in cases:
+        where = f"{description}, z = {np.round(z, 4).tolist()}, t = {np.round(t, 4).tolist()}"
+        got = np.asarray(_call("soft_threshold", student_function, (z.copy(), t.copy()), where, hint))
+        expected = expected_of(z, t)
+        if got.shape != expected.shape:
+            raise CheckFailed(f"soft_threshold must return an array of shape {expected.shape}, got {got.shape}\n"
+                              f"  input: {where}")
+        bad = np.flatnonzero(~np.isclose(got, expected, rtol=1e-12, atol=1e-14))
+        if bad.size:
+            i = bad[0]
+            raise CheckFailed(f"wrong value for {description}, at z = {z[i]!r}, t = {t[i]!r}\n"
+                              f"  expected: {expected[i]!r}\n  got:      {got[i]!r}\n  hint: {hint}")
+    print(f"soft_threshold: all {len(cases)} cases correct (real, weighted and complex; "
+          f"{len(cases) - 3} random).")
