@@ -474,6 +474,7 @@ def _run(nets, s: _Settings) -> list:
             zs, acts = _forward(batch.W, batch.b, xb, ar)
             d, loss = _loss(zs[-1], yb)
             loss_history[:, t] = loss.to(torch.float64)
+            _check_finite(loss, t)
             gW, gb = _backward(batch.W, zs, acts, d, ar)
             recording = rec.wants(t)
             if recording:
@@ -483,7 +484,18 @@ def _run(nets, s: _Settings) -> list:
                 rec.after_update()
             bar.update(1)
         final_loss = _loss(_forward(batch.W, batch.b, data.full()[0], ar)[0][-1], data.full()[1])[1]
+        _check_finite(final_loss, s.steps)
     return _results(nets, s, batch, rec, loss_history.numpy(), final_loss.to(torch.float64).numpy())
+
+
+def _check_finite(loss, t: int) -> None:
+    """Raise if a run diverged: a non-finite loss means non-finite parameters, whose pieces mean nothing."""
+    import torch
+
+    bad = torch.nonzero(~torch.isfinite(loss)).flatten().tolist()
+    if bad:
+        raise FloatingPointError(f"training diverged: the loss of run {bad[0]} (of {loss.shape[0]}) is "
+                                 f"{float(loss[bad[0]])} at step {t}; use a smaller lr")
 
 
 def _results(nets, s, batch, rec, loss_history, final_loss) -> list:
@@ -549,6 +561,8 @@ def train(net: ReLUNetwork, x, y, *, steps: int, lr: float, optimizer: str = "gd
     ------
     TypeError, ValueError
         Naming the offending argument; raised before the first step.
+    FloatingPointError
+        The loss became inf or nan (the step size is too large for this network).
     """
     net = check_network(net, univariate=True)
     seed = check_int(seed, "seed", minimum=0)
@@ -587,6 +601,8 @@ def train_batch(nets, x, y, *, steps: int, lr: float, seeds, optimizer: str = "g
     ------
     TypeError, ValueError
         Naming the offending argument; raised before the first step.
+    FloatingPointError
+        A run's loss became inf or nan (the message names the run and the step).
     """
     if not isinstance(nets, (list, tuple)) or not nets:
         raise TypeError(f"nets must be a non-empty list or tuple of ReLUNetwork, got {type(nets).__name__}")
