@@ -1,6 +1,7 @@
 """A small deterministic trainer for univariate regression that watches the pieces.
 
-Chapter 4 "The main theorem", {prf:ref}`def-perturbed-gd` (the experiments of that chapter).
+Chapter 4 "The main theorem", {prf:ref}`def-perturbed-gd` (the experiments of that chapter), and
+Chapter 5 "The numerical study" (the batched study).
 
 :func:`train` fits a :class:`~nnlib.networks.ReLUNetwork` ``R: R → R`` to data ``(x, y)`` with
 the mean squared error, by full-batch gradient descent (``"gd"``), seeded minibatch SGD
@@ -13,10 +14,20 @@ steps it records, *exactly* (knot propagation, never a grid):
 * ``max_{x ∈ D} |∂z_{j,i}/∂x|`` per layer (Assumption (B)), read off the slopes of the knot
   propagation, and the neurons that are dead on ``D``.
 
-Precision. ``FLOAT64`` and ``FLOAT32`` run natively. Any other format runs through
-:func:`nnlib.precision.simulated` on float32 (or float64 for formats wider than float32) master
-parameters, and after every update the parameters are rounded to the format, so the network that
-is trained, recorded and returned is always a network of ``fmt`` numbers.
+Precision. Every format runs on master parameters of float32 (or float64 for float64 and formats wider
+than float32) with the rounding model of :func:`nnlib.precision.simulated`
+({prf:ref}`def-simulated-precision`): input, parameters, every pre-activation ``W a + b``, every
+back-propagated error and every parameter gradient are rounded to ``fmt``; after every update the
+parameters are rounded to ``fmt``, so the network that is trained, recorded and returned is always a
+network of ``fmt`` numbers. Forward and backward pass are written out (no autograd) so that every sum
+is taken in one fixed pairwise order.
+
+Batches. :func:`train_batch` trains ``B`` networks of one shape at once (seeds stacked in a batch
+dimension). Since every operation is either a single IEEE operation on elements or such a fixed-order
+sum, run ``r`` of a batch computes exactly the numbers :func:`train` computes for it alone — ``train``
+*is* ``train_batch`` with ``B = 1`` (tested bit for bit in ``tests/test_training_batched.py``). No BLAS
+kernel is involved, whose blocking may depend on shapes and memory alignment; a BLAS ``matmul`` in
+place of the fixed-order sums breaks that test on this machine.
 
 Perturbation. With ``eps > 0`` every bias update ``Δb`` of the optimiser is replaced by
 ``Δb (1 + ε ξ)`` with ``ξ ~ U[-1, 1]`` i.i.d. from a seeded generator; for ``"gd"`` this is the
