@@ -570,7 +570,7 @@ def _run_chapter5(args) -> Path:
         raise ValueError(f"--name must be a plain file name stem (letters, digits, _ . -), got {name!r}")
     table.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
     spec = {part: {**v, "variants": [list(x) for x in v["variants"]]} for part, v in CHAPTER5.items()}
-    meta = dict(command="python -m nnlib.experiments --chapter5 " + " ".join(args.argv), study=spec,
+    meta = dict(command=" ".join(["python -m nnlib.experiments"] + args.argv), study=spec,
                 interval=list(INTERVAL), sup_grid=SUP_GRID, seeds=int(table["seed"].max()) + 1, runs=len(configs),
                 seconds=round(elapsed, 1), environment=_environment(args.n_jobs))
     (out / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
