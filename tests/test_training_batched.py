@@ -83,3 +83,11 @@ def test_invalid_arguments(kw, exc, match):
     args = dict(nets=NETS, seeds=SEEDS, steps=2, lr=0.1) | kw
     with pytest.raises(exc, match=match):
         train_batch(x=X, y=Y, **args)
+
+
+def test_divergence_is_an_error_naming_the_run():
+    nets = [random_network([1, 4, 4, 1], seed=s) for s in range(2)]
+    with pytest.raises(FloatingPointError, match=r"loss of run \d \(of 2\).*step \d+.*smaller lr"):
+        train_batch(nets, X, 100 * Y, steps=200, lr=50.0, seeds=[0, 1], record_every=0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train(nets[0], X, 100 * Y, steps=200, lr=50.0, record_every=0)
