@@ -517,7 +517,7 @@ def chapter5_grid(seeds: int = 10) -> list:
     functions of the width ``N`` and depth ``L``; float64, float32, bfloat16, float16, and float64
     with perturbed updates ``ε = 10⁻²``, the model of {prf:ref}`def-perturbed-gd`) and part
     ``"reach"`` (sawtooth and ``x²`` targets, GD and Adam, a deep narrow and a shallow wide network
-    with the same number of parameters). See :data:`CHAPTER5`.
+    with the same number of parameters). The settings are the module constant ``CHAPTER5``.
 
     Parameters
     ----------
