@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import tempfile
 import time
@@ -33,8 +34,8 @@ from .precision import FORMATS, Format
 from .theory import telgarsky_bound
 from .training import OPTIMIZERS   # the one definition (nnlib.training imports torch only when training)
 
-__all__ = ["Config", "TARGETS", "INTERVAL", "make_grid", "validate_config", "run_config", "run_grid",
-           "plot_study", "main"]
+__all__ = ["Config", "TARGETS", "INTERVAL", "SUP_GRID", "make_grid", "validate_config", "run_batch", "run_config",
+           "run_grid", "mean_ci", "plot_study", "chapter5_grid", "main"]
 
 #: Target functions by name (a callable of a float64 array), sampled on :data:`INTERVAL`.
 TARGETS = {
@@ -198,15 +199,104 @@ def make_grid(widths, formats, epsilons, seeds, **common) -> list:
 
 
 # ----------------------------------------------------------------------------- one run
-def run_config(cfg: Config) -> dict:
-    """Train one configuration and summarise it as a flat dict (one table row).
+#: Points of the grid on which ``sup_error`` (``max |R(x) - f(x)|``) is taken.
+SUP_GRID = 4097
 
-    Columns besides the config fields: ``final_loss``, ``initial_pieces``, ``final_pieces``,
-    ``max_pieces``, ``final_regions``, ``max_regions`` (exact, on ``[-1, 1]``), ``telgarsky_bound``,
-    ``max_slope`` (Assumption (B): ``max |∂z_{j,i}/∂x|`` over all layers and records),
-    ``zero_update_fraction`` and ``mean_inv_update`` (Assumption (A): fraction of hidden bias
-    updates that are exactly 0, and the mean of ``1/|Δb|`` over the others), ``final_dead`` and
-    ``seconds`` (wall time; the only column that differs between repetitions).
+
+def _group_key(cfg: Config) -> tuple:
+    """Configurations with equal keys differ only in the seed: they train together in one batch."""
+    return tuple(str(getattr(cfg, f.name)) for f in fields(Config) if f.name != "seed")
+
+
+def _summarise(cfg: Config, net, res, seconds: float) -> dict:
+    """One table row: the configuration and the summaries of one :class:`~nnlib.training.TrainResult`."""
+    from .pieces import count_pieces
+    from .tracking import network_state
+
+    final = network_state(res.final_network, INTERVAL)   # pieces and regions in one propagation
+    upd, grad = np.abs(res.bias_update), np.abs(res.bias_grad)
+    nonzero = upd[upd > 0]
+    per_step = [float(np.mean(1.0 / u[u > 0])) for u in upd if np.any(u > 0)]   # (A)'s statistic per iteration
+    xs = np.linspace(*INTERVAL, SUP_GRID)
+    row = {f.name: getattr(cfg, f.name) for f in fields(Config)}
+    row.update(depth=cfg.depth, width=cfg.width, fmt=str(cfg.fmt), parameters=int(sum(
+        (a + 1) * b for a, b in zip(cfg.widths[:-1], cfg.widths[1:]))))
+    row.update(
+        final_loss=res.final_loss,
+        sup_error=float(np.max(np.abs(res.final_network(xs) - TARGETS[cfg.target](xs)))),
+        initial_pieces=int(res.pieces[0]) if res.pieces.size else count_pieces(net, INTERVAL),
+        final_pieces=final["pieces"],
+        max_pieces=int(max(res.pieces.max(initial=0), final["pieces"])),
+        final_regions=final["regions"],
+        max_regions=int(max(res.regions.max(initial=0), final["regions"])),
+        telgarsky_bound=telgarsky_bound(cfg.widths)[0],
+        max_slope=float(res.max_slope.max()) if res.max_slope.size else math.nan,
+        zero_update_fraction=float(np.mean(upd == 0)) if upd.size else math.nan,
+        stagnant_fraction=float(np.mean((upd == 0) & (grad > 0))) if upd.size else math.nan,
+        mean_inv_update=float(np.mean(1.0 / nonzero)) if nonzero.size else math.nan,
+        median_step_inv_update=float(np.median(per_step)) if per_step else math.nan,
+        max_step_inv_update=float(np.max(per_step)) if per_step else math.nan,
+        initial_dead=int(res.dead[0].sum()) if res.dead.size else 0,
+        final_dead=int(res.dead[-1].sum()) if res.dead.size else 0,
+        seconds=seconds,
+    )
+    return row
+
+
+def run_batch(configs) -> list:
+    """Train configurations that differ only in the seed together (:func:`nnlib.training.train_batch`).
+
+    Chapter 5 "Numerical study". Each row equals, bit for bit, the row of the same configuration
+    trained alone (``run_batch([cfg])``), except ``seconds`` (the batch's wall time divided by its
+    size). See :func:`run_config` for the columns.
+
+    Parameters
+    ----------
+    configs : list of Config
+        Non-empty; all fields but ``seed`` equal.
+
+    Returns
+    -------
+    list of dict
+        One row per configuration, in order.
+    """
+    from .training import torch_threads, train_batch   # torch is imported by the worker, not by the caller
+
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise ValueError("configs must be a non-empty list of Config")
+    for k, cfg in enumerate(configs):
+        validate_config(cfg, k)
+        if _group_key(cfg) != _group_key(configs[0]):
+            raise ValueError(f"config {k} differs from config 0 in more than the seed; run_batch trains one shape "
+                             "and one setting")
+    cfg0 = configs[0]
+    t0 = time.perf_counter()
+    x = np.linspace(*INTERVAL, cfg0.n_points)
+    y = TARGETS[cfg0.target](x)
+    nets = [random_network(cfg.widths, seed=cfg.seed) for cfg in configs]
+    with torch_threads(1):
+        results = train_batch(nets, x, y, steps=cfg0.steps, lr=cfg0.lr, optimizer=cfg0.optimizer,
+                              batch_size=cfg0.batch_size, fmt=cfg0.fmt, eps=cfg0.eps,
+                              seeds=[cfg.seed for cfg in configs], interval=INTERVAL,
+                              record_every=cfg0.record_every)
+    seconds = (time.perf_counter() - t0) / len(configs)
+    return [_summarise(cfg, net, res, seconds) for cfg, net, res in zip(configs, nets, results)]
+
+
+def run_config(cfg: Config) -> dict:
+    """Train one configuration and summarise it as a flat dict (one table row): ``run_batch([cfg])[0]``.
+
+    Columns besides the config fields: ``parameters`` (weights and biases), ``final_loss``,
+    ``sup_error`` (``max |R(x) - f(x)|`` on :data:`SUP_GRID` equispaced points of :data:`INTERVAL`),
+    ``initial_pieces``, ``final_pieces``, ``max_pieces``, ``final_regions``, ``max_regions`` (exact,
+    on ``[-1, 1]``), ``telgarsky_bound``, ``max_slope`` (Assumption (B): ``max |∂z_{j,i}/∂x|`` over
+    all layers and records), ``zero_update_fraction`` (hidden bias updates that are exactly 0),
+    ``stagnant_fraction`` (exactly 0 although the computed gradient is not: rounded away),
+    ``mean_inv_update`` (mean of ``1/|Δb|`` over all non-zero recorded updates),
+    ``median_step_inv_update`` / ``max_step_inv_update`` (Assumption (A)'s statistic — the average
+    of ``1/|Δb|`` over the non-zero updates of one iteration — median / max over the recorded
+    iterations), ``initial_dead``, ``final_dead`` (hidden neurons dead on ``D`` at the first and the
+    last record) and ``seconds`` (wall time; the only column that differs between repetitions).
     The config columns are the fields (``widths`` a tuple, ``fmt`` the format's name) plus ``depth``
     and ``width``.
 
@@ -220,44 +310,11 @@ def run_config(cfg: Config) -> dict:
     -------
     dict
     """
-    from .training import torch_threads, train   # torch is imported by the worker, not by the caller
-
-    validate_config(cfg)
-    t0 = time.perf_counter()
-    x = np.linspace(*INTERVAL, cfg.n_points)
-    y = TARGETS[cfg.target](x)
-    net = random_network(cfg.widths, seed=cfg.seed)
-    with torch_threads(1):
-        res = train(net, x, y, steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer, batch_size=cfg.batch_size,
-                    fmt=cfg.fmt, eps=cfg.eps, seed=cfg.seed, interval=INTERVAL,
-                    record_every=cfg.record_every)
-    from .pieces import count_pieces
-    from .tracking import network_state
-
-    final = network_state(res.final_network, INTERVAL)   # pieces and regions in one propagation
-    upd = np.abs(res.bias_update)
-    nonzero = upd[upd > 0]
-    row = {f.name: getattr(cfg, f.name) for f in fields(Config)}
-    row.update(depth=cfg.depth, width=cfg.width, fmt=str(cfg.fmt))
-    row.update(
-        final_loss=res.final_loss,
-        initial_pieces=int(res.pieces[0]) if res.pieces.size else count_pieces(net, INTERVAL),
-        final_pieces=final["pieces"],
-        max_pieces=int(max(res.pieces.max(initial=0), final["pieces"])),
-        final_regions=final["regions"],
-        max_regions=int(max(res.regions.max(initial=0), final["regions"])),
-        telgarsky_bound=telgarsky_bound(cfg.widths)[0],
-        max_slope=float(res.max_slope.max()) if res.max_slope.size else math.nan,
-        zero_update_fraction=float(np.mean(upd == 0)) if upd.size else math.nan,
-        mean_inv_update=float(np.mean(1.0 / nonzero)) if nonzero.size else math.nan,
-        final_dead=int(res.dead[-1].sum()) if res.dead.size else 0,
-        seconds=time.perf_counter() - t0,
-    )
-    return row
+    return run_batch([cfg])[0]
 
 
 # ----------------------------------------------------------------------------- the grid
-def run_grid(configs, *, n_jobs: int = 2, scheduler=None, progress: bool = False):
+def run_grid(configs, *, n_jobs: int = 2, scheduler=None, progress: bool = False, max_batch: int = 16):
     """Run every configuration, in parallel; return a tidy :class:`pandas.DataFrame`.
 
     Chapter 5 "Numerical study".
@@ -274,6 +331,9 @@ def run_grid(configs, *, n_jobs: int = 2, scheduler=None, progress: bool = False
         that cluster through joblib's ``dask`` backend.
     progress : bool
         A tqdm bar on stderr (keep ``False`` in notebooks).
+    max_batch : int
+        Configurations that differ only in the seed are trained together, up to ``max_batch`` per
+        batch (:func:`run_batch`); the rows do not depend on the grouping.
 
     Returns
     -------
@@ -288,35 +348,98 @@ def run_grid(configs, *, n_jobs: int = 2, scheduler=None, progress: bool = False
     for k, cfg in enumerate(configs):
         validate_config(cfg, k)
     n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
+    max_batch = check_int(max_batch, "max_batch", minimum=1)
     progress = check_flag(progress, "progress")
     if scheduler is not None and not isinstance(scheduler, str) and type(scheduler).__name__ != "Client":
         raise TypeError(f"scheduler must be an address string or a distributed.Client, got {type(scheduler).__name__}")
 
-    jobs = (joblib.delayed(run_config)(cfg) for cfg in configs)
+    groups = _groups(configs, max_batch)
+    jobs = (joblib.delayed(run_batch)([configs[k] for k in group]) for group in groups)
     if scheduler is None:
-        rows = _collect(joblib.Parallel(n_jobs=n_jobs, return_as="generator"), jobs, len(configs), progress)
+        parts = _collect(joblib.Parallel(n_jobs=n_jobs, return_as="generator"), jobs, len(configs), progress)
     else:
         from dask.distributed import Client
 
         client = Client(scheduler) if isinstance(scheduler, str) else scheduler
         try:
             with joblib.parallel_config(backend="dask"):
-                rows = _collect(joblib.Parallel(n_jobs=-1, return_as="generator"), jobs, len(configs), progress)
+                parts = _collect(joblib.Parallel(n_jobs=-1, return_as="generator"), jobs, len(configs), progress)
         finally:
             if isinstance(scheduler, str):
                 client.close()
+    rows = [None] * len(configs)
+    for group, part in zip(groups, parts):
+        for k, row in zip(group, part):
+            rows[k] = row
     return pd.DataFrame(rows)
+
+
+def _groups(configs, max_batch: int) -> list:
+    """Indices of the configurations, grouped by everything but the seed, at most ``max_batch`` per group;
+    the most expensive groups first (so that parallel workers finish together)."""
+    by_key: dict = {}
+    for k, cfg in enumerate(configs):
+        by_key.setdefault(_group_key(cfg), []).append(k)
+    groups = [idx[i:i + max_batch] for idx in by_key.values() for i in range(0, len(idx), max_batch)]
+
+    def cost(group):
+        cfg = configs[group[0]]
+        return -cfg.steps * sum(a * b for a, b in zip(cfg.widths[:-1], cfg.widths[1:])) * len(group)
+
+    return sorted(groups, key=cost)
 
 
 def _collect(parallel, jobs, total, progress):
     from tqdm import tqdm
 
     with tqdm(total=total, disable=not progress, file=sys.stderr, desc="runs") as bar:
-        rows = []
-        for row in parallel(jobs):
-            rows.append(row)
-            bar.update(1)
-    return rows
+        parts = []
+        for part in parallel(jobs):
+            parts.append(part)
+            bar.update(len(part))
+    return parts
+
+
+# ----------------------------------------------------------------------------- summaries
+#: Two-sided 95 % quantiles ``t_{0.975, df}`` of Student's t for ``df = 1 … 30`` (beyond: ``z + (z³ + z)/(4 df)``
+#: with ``z = 1.96``, within 0.1 %). Checked against scipy in tests/test_experiments_study.py.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+
+
+def mean_ci(table, by, column):
+    """Mean of ``column`` per group of ``by`` with the half-width of its 95 % confidence interval.
+
+    Chapter 5 "Numerical study" (every figure's error bars). The interval is Student's
+    ``mean ± t_{0.975, n-1} s / √n`` over the ``n`` runs (seeds) of a group; NaN values are dropped.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    by : str or list of str
+        Grouping columns.
+    column : str
+        The numeric column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``by`` + ``mean``, ``ci`` (half-width; NaN when ``n < 2``) and ``n``.
+    """
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas.DataFrame, got {type(table).__name__}")
+    if column not in table.columns:
+        raise ValueError(f"column {column!r} is not a column of table")
+    grouped = table.groupby(by)[column]
+    out = grouped.agg(["mean", "std", "count"]).rename(columns={"count": "n"})
+    z = 1.959964
+    t = np.array([_T975[n - 2] if 2 <= n <= 31 else (z + (z ** 3 + z) / (4 * (n - 1)) if n > 31 else np.nan)
+                  for n in out["n"]])
+    out["ci"] = t * out["std"] / np.sqrt(out["n"])
+    return out[["mean", "ci", "n"]].reset_index()
 
 
 # ----------------------------------------------------------------------------- figures
@@ -374,11 +497,95 @@ QUICK_STUDY = dict(depths=[2, 4], hidden_widths=[8], formats=["float64", "float1
                    steps=100, record_every=10)
 
 
+#: The Chapter 5 study: part → (architectures, (format, ε) variants, common Config fields, optimizer → lr).
+CHAPTER5 = {
+    "scaling": dict(widths=[[1] + [n] * (d - 1) + [1] for n in (4, 8, 16, 32) for d in (2, 4, 8, 16)],
+                    variants=[("float64", 0.0), ("float32", 0.0), ("bfloat16", 0.0), ("float16", 0.0),
+                              ("float64", 1e-2)],
+                    targets=["square"], optimizers={"gd": 0.01}, steps=100, record_every=10, n_points=64),
+    "reach": dict(widths=[[1] + [8] * 7 + [1], [1, 152, 1]],      # 457 parameters each
+                  variants=[("float64", 0.0), ("float32", 0.0), ("bfloat16", 0.0)],
+                  targets=["triangle", "square"], optimizers={"gd": 0.01, "adam": 3e-3}, steps=400,
+                  record_every=50, n_points=64),
+}
+
+
+def chapter5_grid(seeds: int = 10) -> list:
+    """The configurations of the Chapter 5 study, as ``(part, Config)`` pairs.
+
+    Chapter 5 "Numerical study": part ``"scaling"`` (Assumptions (A) and (B) and the regions as
+    functions of the width ``N`` and depth ``L``; float64, float32, bfloat16, float16, and float64
+    with perturbed updates ``ε = 10⁻²``, the model of {prf:ref}`def-perturbed-gd`) and part
+    ``"reach"`` (sawtooth and ``x²`` targets, GD and Adam, a deep narrow and a shallow wide network
+    with the same number of parameters). The settings are the module constant ``CHAPTER5``.
+
+    Parameters
+    ----------
+    seeds : int
+        Seeds ``0 … seeds-1`` of every setting.
+
+    Returns
+    -------
+    list of (str, Config)
+    """
+    seeds = check_int(seeds, "seeds", minimum=1)
+    out = []
+    for part, spec in CHAPTER5.items():
+        for target in spec["targets"]:
+            for optimizer, lr in spec["optimizers"].items():
+                for widths in spec["widths"]:
+                    for fmt, eps in spec["variants"]:
+                        for seed in range(seeds):
+                            out.append((part, validate_config(Config(
+                                widths=tuple(widths), fmt=fmt, eps=eps, seed=seed, optimizer=optimizer, lr=lr,
+                                steps=spec["steps"], n_points=spec["n_points"], target=target,
+                                record_every=spec["record_every"]))))
+    return out
+
+
+def _environment(n_jobs: int) -> dict:
+    import platform
+
+    import torch
+
+    return dict(python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
+                platform=platform.platform(), machine=platform.machine(), cpus=__import__("os").cpu_count(),
+                n_jobs=n_jobs, torch_threads_per_run=1,
+                date_utc=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+
+
+def _run_chapter5(args) -> Path:
+    """``--chapter5``: the Chapter 5 study → ``<out>/<name>.csv`` and ``<out>/<name>.json``."""
+    pairs = chapter5_grid(args.seeds if args.seeds is not None else 10)
+    configs = [cfg for _, cfg in pairs]
+    out = Path("chapters/data") if args.out is None else args.out
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    table = run_grid(configs, n_jobs=args.n_jobs, scheduler=args.scheduler, progress=not args.no_progress)
+    elapsed = time.perf_counter() - t0
+    table.insert(0, "part", [part for part, _ in pairs])
+    table = table.drop(columns=["seconds"])   # the only column that is not reproducible
+    name = args.name or "ch5_study"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"--name must be a plain file name stem (letters, digits, _ . -), got {name!r}")
+    table.to_csv(out / f"{name}.csv", index=False, float_format="%.17g")
+    spec = {part: {**v, "variants": [list(x) for x in v["variants"]]} for part, v in CHAPTER5.items()}
+    meta = dict(command=" ".join(["python -m nnlib.experiments"] + args.argv), study=spec,
+                interval=list(INTERVAL), sup_grid=SUP_GRID, seeds=int(table["seed"].max()) + 1, runs=len(configs),
+                seconds=round(elapsed, 1), environment=_environment(args.n_jobs))
+    (out / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"{len(configs)} runs in {elapsed:.1f} s; wrote {out / name}.csv and .json")
+    return out
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="python -m nnlib.experiments", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=None,
                    help="output directory (created); default: a new temporary directory")
     p.add_argument("--quick", action="store_true", help="a small smoke-test grid instead of the full study")
+    p.add_argument("--chapter5", action="store_true",
+                   help="the Chapter 5 study (CHAPTER5): writes <out>/<name>.csv and .json (default out: chapters/data)")
+    p.add_argument("--name", default=None, help="file name stem for --chapter5 (default ch5_study)")
     p.add_argument("--depths", type=int, nargs="+")
     p.add_argument("--hidden-widths", type=int, nargs="+", help="N of the uniform architectures (1, N, …, N, 1)")
     p.add_argument("--formats", nargs="+", choices=sorted(FORMATS))
@@ -402,6 +609,9 @@ def main(argv=None) -> Path:
     ``(1, N, …, N, 1)`` of each depth ``L``.
     """
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.chapter5:
+        return _run_chapter5(args)
     study = dict(QUICK_STUDY if args.quick else FULL_STUDY)
     for key in ("depths", "hidden_widths", "formats", "epsilons", "steps", "record_every"):
         if getattr(args, key) is not None:

@@ -1,0 +1,98 @@
+"""Benchmark of nnlib.training: runs per second, batched (train_batch) vs one at a time (train).
+
+Run:  python benchmarks/bench_training.py   (prints a markdown report, writes benchmarks/results/training.md)
+
+Both ways are measured in one run, in turns (round robin), so that both see the same background load;
+the ratio is the figure of merit (goal: >= 5x). One torch thread, as in the study
+(``python -m nnlib.experiments --chapter5``). Before timing, the script checks that the batched
+results equal the one-at-a-time results bit for bit (a speed-up of a different computation would
+mean nothing).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nnlib.networks import random_network  # noqa: E402
+from nnlib.training import train, train_batch  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "results" / "training.md"
+SEEDS = list(range(10))
+STEPS = 50
+#: (label, widths, fmt, optimizer, lr): shapes and settings of the Chapter 5 study
+CASES = [
+    ("N=8, L=8, float32, GD", [1] + [8] * 7 + [1], "float32", "gd", 0.01),
+    ("N=8, L=8, bfloat16, GD", [1] + [8] * 7 + [1], "bfloat16", "gd", 0.01),
+    ("N=4, L=16, float16, GD", [1] + [4] * 15 + [1], "float16", "gd", 0.01),
+    ("N=32, L=4, float64, Adam", [1] + [32] * 3 + [1], "float64", "adam", 3e-3),
+]
+X = np.linspace(-1, 1, 64)
+Y = X ** 2
+lines: list[str] = []
+
+
+def say(text=""):
+    print(text, flush=True)
+    lines.append(text)
+
+
+def round_robin(fns, repeats=3, warmup=1):
+    """Best-of-``repeats`` time of each function, timed in turns."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best
+
+
+def main():
+    torch.set_num_threads(1)
+    load = os.getloadavg()[0]
+    say("# nnlib.training benchmark: batched vs one at a time")
+    say()
+    say(f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} (1 thread), "
+        f"numpy {np.__version__}. Load average at start: {load:.1f}"
+        + (" — **the machine was busy: absolute times are inflated; the ratio is measured round-robin**."
+           if load > 1.5 else "."))
+    say(f"{len(SEEDS)} runs of {STEPS} steps each, {X.size} data points, record every 10 steps.")
+    say()
+    say("| setting | one at a time (runs/s) | batched (runs/s) | speed-up | bit-identical |")
+    say("|---|---|---|---|---|")
+    for label, widths, fmt, opt, lr in CASES:
+        nets = [random_network(widths, seed=s) for s in SEEDS]
+        kw = dict(steps=STEPS, lr=lr, optimizer=opt, fmt=fmt, record_every=10)
+
+        def single():
+            return [train(net, X, Y, seed=s, **kw) for net, s in zip(nets, SEEDS)]
+
+        def batched():
+            return train_batch(nets, X, Y, seeds=SEEDS, **kw)
+
+        same = all(a.loss_history.tobytes() == b.loss_history.tobytes()
+                   and a.bias_update.tobytes() == b.bias_update.tobytes()
+                   for a, b in zip(single(), batched()))
+        t_single, t_batched = round_robin([single, batched])
+        say(f"| {label} | {len(SEEDS) / t_single:.2f} | {len(SEEDS) / t_batched:.2f} | "
+            f"{t_single / t_batched:.1f}× | {'yes' if same else '**NO**'} |")
+    say()
+    say("Goal: ≥ 5× (issue 11 §3).")
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
