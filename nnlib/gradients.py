@@ -13,7 +13,7 @@ import numpy as np
 
 from ._validate import as_points, as_real_array, check_choice, check_flag, check_network
 
-__all__ = ["reference_gradient"]
+__all__ = ["reference_gradient", "loss_sharpness"]
 
 _LOSSES = ("mse", "sse")
 
@@ -186,3 +186,66 @@ def reference_gradient(net, x, y, *, loss: str = "mse", exact: bool = False, bac
         return tuple(_backprop_flint(layers, x, y, scale))   # ImportError if flint is missing
     frac_layers = [(_as_fractions(A), _as_fractions(b)) for A, b in layers]
     return tuple(_backprop_numpy(frac_layers, _as_fractions(x), _as_fractions(y), scale, Fraction(0)))
+
+
+def loss_sharpness(net, x, y) -> float:
+    """Largest eigenvalue of the Hessian of the mean squared loss with respect to all parameters.
+
+    Serves Chapter 5, {numref}`sec-keep` ("Keep: starting at the constructions"): plain gradient
+    descent with step size ``η`` is linearly unstable at a stationary point where
+    ``η · loss_sharpness > 2`` (the error along the top eigenvector is multiplied by ``1 − ηλ`` per
+    step), so a perturbation of the size of one rounding error grows there.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+        The network; its parameters are ordered layer by layer, ``A_j`` (row-major) then ``b_j``.
+    x : array_like, shape ``(n, N_0)`` or ``(n,)`` when ``N_0 == 1``
+        Input points.
+    y : array_like, shape ``(n, N_L)`` or ``(n,)`` when ``N_L == 1``
+        Targets.
+
+    Returns
+    -------
+    float
+        ``λ_max`` of the Hessian of ``(1/(n N_L)) Σ ‖Φ(x_i) − y_i‖²``, computed in float64 by torch
+        autograd (second derivatives of the ReLU are taken as 0, as almost everywhere).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnlib import ReLUNetwork
+    >>> net = ReLUNetwork([(np.array([[1.0]]), np.array([0.0]))])   # affine: H = 2 [[Σx², Σx], [Σx, n]] / n
+    >>> round(loss_sharpness(net, [0.0, 1.0], [0.0, 1.0]), 6)        # eigenvalues of [[1, 1], [1, 2]]
+    2.618034
+    """
+    import torch
+
+    check_network(net)
+    x, _ = as_points(x, net.widths[0], "x")
+    n, n_out = x.shape[0], net.widths[-1]
+    if n == 0:
+        raise ValueError("x must contain at least one point")
+    y = as_real_array(y, "y")
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.shape != (n, n_out):
+        raise ValueError(f"y must have shape ({n}, {n_out}), got {y.shape}")
+    shapes = [(A.shape, b.shape[0]) for A, b in net.layers]
+    theta = torch.tensor(np.concatenate([np.concatenate([A.ravel(), b]) for A, b in net.layers]))
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def loss(p):
+        h, i = X, 0
+        for j, ((rows, cols), nb) in enumerate(shapes):
+            A = p[i:i + rows * cols].reshape(rows, cols)
+            b = p[i + rows * cols:i + rows * cols + nb]
+            i += rows * cols + nb
+            h = h @ A.T + b
+            if j < len(shapes) - 1:
+                h = torch.relu(h)
+        return ((h - Y) ** 2).mean()
+
+    H = torch.autograd.functional.hessian(loss, theta)
+    return float(torch.linalg.eigvalsh(H).max())
+

@@ -131,3 +131,76 @@ def test_reference_gradient_validation():
     for call, exc, match in cases:
         with pytest.raises(exc, match=match):
             call()
+
+
+# ----------------------------------------------------------------- loss_sharpness (Chapter 5, sec-keep)
+def _fd_hessian(net, x, y, step=1e-6):
+    """Central differences of the float64 reference gradient (numpy backprop, independent of torch)."""
+    from nnlib import ReLUNetwork
+    from nnlib.gradients import reference_gradient
+
+    def flat(grads):
+        return np.concatenate([np.concatenate([gA.ravel(), gb]) for gA, gb in grads])
+
+    def rebuild(theta):
+        layers, i = [], 0
+        for A, b in net.layers:
+            a = A.size
+            layers.append((theta[i:i + a].reshape(A.shape), theta[i + a:i + a + b.size]))
+            i += a + b.size
+        return ReLUNetwork(layers)
+
+    theta = np.concatenate([np.concatenate([A.ravel(), b]) for A, b in net.layers])
+    cols = []
+    for k in range(theta.size):
+        e = np.zeros_like(theta)
+        e[k] = step
+        cols.append((flat(reference_gradient(rebuild(theta + e), x, y))
+                     - flat(reference_gradient(rebuild(theta - e), x, y))) / (2 * step))
+    H = np.array(cols)
+    return (H + H.T) / 2
+
+
+def test_loss_sharpness_affine_closed_form():
+    from nnlib import ReLUNetwork
+    from nnlib.gradients import loss_sharpness
+
+    x = np.array([0.0, 0.5, 2.0])
+    net = ReLUNetwork([(np.array([[3.0]]), np.array([-1.0]))])
+    H = 2 / 3 * np.array([[np.sum(x**2), np.sum(x)], [np.sum(x), 3.0]])   # independent of the targets
+    assert loss_sharpness(net, x, np.array([1.0, -2.0, 0.25])) == pytest.approx(np.linalg.eigvalsh(H).max(),
+                                                                                rel=1e-12, abs=0)
+
+
+def test_loss_sharpness_matches_finite_differences_of_numpy_backprop():
+    from nnlib.gradients import loss_sharpness
+
+    net = random_network([1, 4, 3, 1], seed=3)
+    x = np.linspace(-1, 1, 17)
+    y = np.sin(3 * x)
+    fd = np.linalg.eigvalsh(_fd_hessian(net, x, y)).max()
+    assert loss_sharpness(net, x, y) == pytest.approx(fd, rel=1e-5, abs=0)
+
+
+def test_loss_sharpness_of_the_sawtooth_grows_like_four_to_the_k():
+    # at an exact fit the Hessian is the Gauss–Newton matrix; slopes 2^k make it ~4^k
+    from nnlib.constructions import sawtooth
+    from nnlib.gradients import loss_sharpness
+
+    x = (np.arange(256) + 0.5) / 256                 # no data point on a kink (finite differences)
+    lam = [loss_sharpness(sawtooth(k), x, sawtooth(k)(x)) for k in (2, 3, 4)]
+    assert 3.5 < lam[1] / lam[0] < 4.5 and 3.5 < lam[2] / lam[1] < 4.5
+    fd = np.linalg.eigvalsh(_fd_hessian(sawtooth(3), x, sawtooth(3)(x))).max()
+    assert lam[1] == pytest.approx(fd, rel=1e-5, abs=0)
+
+
+def test_loss_sharpness_bad_input():
+    from nnlib.gradients import loss_sharpness
+
+    net = random_network([1, 2, 1], seed=0)
+    with pytest.raises(TypeError, match="net"):
+        loss_sharpness("net", [0.0], [0.0])
+    with pytest.raises(ValueError, match="y must have shape"):
+        loss_sharpness(net, [0.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="x"):
+        loss_sharpness(net, [[0.0, 1.0]], [0.0])
