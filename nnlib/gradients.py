@@ -18,6 +18,21 @@ __all__ = ["reference_gradient", "loss_sharpness"]
 _LOSSES = ("mse", "sse")
 
 
+def _data(net, x, y):
+    """Inputs ``(n, N_0)`` and targets ``(n, N_L)`` as float64, checked against ``net`` (n >= 1)."""
+    x, _ = as_points(x, net.widths[0], "x")
+    n, n_out = x.shape[0], net.widths[-1]
+    if n == 0:
+        raise ValueError("x must contain at least one point")
+    y = as_real_array(y, "y")
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.shape != (n, n_out):
+        alt = f" or ({n},)" if n_out == 1 else ""
+        raise ValueError(f"y must have shape ({n}, {n_out}){alt}, got {y.shape}")
+    return x, y
+
+
 def _backprop_numpy(layers, x, y, scale, zero):
     """Backpropagation with numpy arrays of any element type (float64, Fraction, mpmath ``mpf``).
 
@@ -167,16 +182,8 @@ def reference_gradient(net, x, y, *, loss: str = "mse", exact: bool = False, bac
     loss = check_choice(loss, "loss", _LOSSES)
     exact = check_flag(exact, "exact")
     backend = check_choice(backend, "backend", ("auto", "flint", "fraction"))
-    x, _ = as_points(x, net.widths[0], "x")
+    x, y = _data(net, x, y)
     n, n_out = x.shape[0], net.widths[-1]
-    if n == 0:
-        raise ValueError("x must contain at least one point")
-    y = as_real_array(y, "y")
-    if y.ndim == 1 and n_out == 1:
-        y = y[:, None]
-    if y.shape != (n, n_out):
-        alt = f" or ({n},)" if n_out == 1 else ""
-        raise ValueError(f"y must have shape ({n}, {n_out}){alt}, got {y.shape}")
 
     scale = Fraction(2, n * n_out) if loss == "mse" else Fraction(1)
     layers = net.layers
@@ -222,15 +229,7 @@ def loss_sharpness(net, x, y) -> float:
     import torch
 
     check_network(net)
-    x, _ = as_points(x, net.widths[0], "x")
-    n, n_out = x.shape[0], net.widths[-1]
-    if n == 0:
-        raise ValueError("x must contain at least one point")
-    y = as_real_array(y, "y")
-    if y.ndim == 1 and n_out == 1:
-        y = y[:, None]
-    if y.shape != (n, n_out):
-        raise ValueError(f"y must have shape ({n}, {n_out}), got {y.shape}")
+    x, y = _data(net, x, y)
     shapes = [(A.shape, b.shape[0]) for A, b in net.layers]
     theta = torch.tensor(np.concatenate([np.concatenate([A.ravel(), b]) for A, b in net.layers]))
     X, Y = torch.from_numpy(x), torch.from_numpy(y)
