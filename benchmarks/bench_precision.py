@@ -24,6 +24,8 @@ from nnlib.gradients import _backprop_numpy, reference_gradient  # noqa: E402
 from nnlib.precision import BFLOAT16, FLOAT8_E4M3, FLOAT8_E5M2, FLOAT16, Format, round_to, simulated  # noqa: E402
 from nnlib.precision import _torch_module  # noqa: E402
 
+from _timing import round_robin
+
 OUT = Path(__file__).resolve().parent / "results" / "precision.md"
 WIDTH, HIDDEN, BATCH = 32, 9, 1000
 E6M9, E4M3 = Format(6, 9), Format(4, 3)
@@ -38,21 +40,6 @@ def say(text=""):
 
 def best_of(fn, repeats=20, warmup=3):
     return round_robin([fn], repeats, warmup)[0]
-
-
-def round_robin(fns, repeats=20, warmup=3):
-    """Best-of-``repeats`` time of each function, timed in turns: every function sees the same
-    background load, so ratios between them stay fair on a busy machine."""
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for k, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t)
-    return best
 
 
 def optional(name, importer):

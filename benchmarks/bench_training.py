@@ -14,7 +14,6 @@ import datetime
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nnlib.networks import random_network  # noqa: E402
 from nnlib.training import train, train_batch  # noqa: E402
+
+from _timing import round_robin
 
 OUT = Path(__file__).resolve().parent / "results" / "training.md"
 SEEDS = list(range(10))
@@ -42,20 +43,6 @@ lines: list[str] = []
 def say(text=""):
     print(text, flush=True)
     lines.append(text)
-
-
-def round_robin(fns, repeats=3, warmup=1):
-    """Best-of-``repeats`` time of each function, timed in turns."""
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for k, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            best[k] = min(best[k], time.perf_counter() - t)
-    return best
 
 
 def main():
@@ -85,7 +72,7 @@ def main():
         same = all(a.loss_history.tobytes() == b.loss_history.tobytes()
                    and a.bias_update.tobytes() == b.bias_update.tobytes()
                    for a, b in zip(single(), batched()))
-        t_single, t_batched = round_robin([single, batched])
+        t_single, t_batched = round_robin([single, batched], repeats=3, warmup=1)
         say(f"| {label} | {len(SEEDS) / t_single:.2f} | {len(SEEDS) / t_batched:.2f} | "
             f"{t_single / t_batched:.1f}× | {'yes' if same else '**NO**'} |")
     say()
