@@ -18,12 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "chapters" / "data"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def python_resnet_final(Y0, K, h, N):
