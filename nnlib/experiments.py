@@ -35,7 +35,7 @@ from .theory import telgarsky_bound
 from .training import OPTIMIZERS   # the one definition (nnlib.training imports torch only when training)
 
 __all__ = ["Config", "TARGETS", "INTERVAL", "SUP_GRID", "make_grid", "validate_config", "run_batch", "run_config",
-           "run_grid", "mean_ci", "plot_study", "chapter5_grid", "main"]
+           "run_grid", "plot_study", "chapter5_grid", "main"]
 
 #: Target functions by name (a callable of a float64 array), sampled on :data:`INTERVAL`.
 TARGETS = {
@@ -401,47 +401,6 @@ def _collect(parallel, jobs, total, progress):
 
 
 # ----------------------------------------------------------------------------- summaries
-#: Two-sided 95 % quantiles ``t_{0.975, df}`` of Student's t for ``df = 1 … 30`` (beyond: ``z + (z³ + z)/(4 df)``
-#: with ``z = 1.96``, within 0.1 %). Checked against scipy in tests/test_experiments_study.py.
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042)
-
-
-def mean_ci(table, by, column):
-    """Mean of ``column`` per group of ``by`` with the half-width of its 95 % confidence interval.
-
-    Chapter 5 "Numerical study" (every figure's error bars). The interval is Student's
-    ``mean ± t_{0.975, n-1} s / √n`` over the ``n`` runs (seeds) of a group; NaN values are dropped.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-    by : str or list of str
-        Grouping columns.
-    column : str
-        The numeric column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``by`` + ``mean``, ``ci`` (half-width; NaN when ``n < 2``) and ``n``.
-    """
-    import pandas as pd
-
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas.DataFrame, got {type(table).__name__}")
-    if column not in table.columns:
-        raise ValueError(f"column {column!r} is not a column of table")
-    grouped = table.groupby(by)[column]
-    out = grouped.agg(["mean", "std", "count"]).rename(columns={"count": "n"})
-    z = 1.959964
-    t = np.array([_T975[n - 2] if 2 <= n <= 31 else (z + (z ** 3 + z) / (4 * (n - 1)) if n > 31 else np.nan)
-                  for n in out["n"]])
-    out["ci"] = t * out["std"] / np.sqrt(out["n"])
-    return out[["mean", "ci", "n"]].reset_index()
-
-
 # ----------------------------------------------------------------------------- figures
 def plot_study(table, out_dir) -> list:
     """Median pieces, max slope and final loss against depth, one line per format and width.

@@ -86,7 +86,7 @@ __all__ = [
     "prolongate", "smoothness_penalty", "classification_loss",
     "swiss_roll", "peaks_function", "peaks",
     "torch_network", "rounding_errors", "train_classifier", "ClassifierResult",
-    "SWISS_ROLL_SETUPS", "SWISS_ROLL_COMMON", "mean_ci95", "swiss_roll_study", "float16_study",
+    "SWISS_ROLL_SETUPS", "SWISS_ROLL_COMMON", "swiss_roll_study", "float16_study",
     "read_rows", "read_classifiers", "write_study", "main",
 ]
 
@@ -1021,33 +1021,6 @@ SWISS_ROLL_SETUPS = {
 }
 #: The settings every swiss-roll run shares (Meganet's ``T = 20`` and 16 layers at the coarsest level; L-BFGS).
 SWISS_ROLL_COMMON = {"T": 20.0, "num_layers": 16, "optimizer": "lbfgs", "lr": 1.0, "seed": 0}
-
-#: Two-sided 97.5 % quantiles of Student's t distribution, degrees of freedom 1 … 30 (standard tables).
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042)
-
-
-def mean_ci95(values):
-    """Mean and half-width of the 95 % Student-t confidence interval of ``values`` (2 … 31 numbers).
-
-    Serves Chapter 7, §7.7 (the seeds of the float16 experiment).
-
-    Parameters
-    ----------
-    values : array_like, shape (n,), 2 <= n <= 31
-        Finite numbers (independent repetitions).
-
-    Returns
-    -------
-    (float, float)
-        ``(mean, t_{0.975, n−1} · sd / √n)`` with the sample standard deviation ``sd`` (``ddof=1``).
-    """
-    x = as_real_array(values, "values", ndim=1)
-    if not 2 <= x.size <= len(_T975) + 1:
-        raise ValueError(f"values must hold between 2 and {len(_T975) + 1} numbers, got {x.size}")
-    return float(x.mean()), float(_T975[x.size - 2] * x.std(ddof=1) / math.sqrt(x.size))
-
 
 def swiss_roll_study(kinds=("resnet", "antisymmetric", "hamiltonian"), *, levels=3, steps=100, n=256):
     """Train each architecture on Meganet's swiss roll with multilevel training; one row per level.

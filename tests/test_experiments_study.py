@@ -117,20 +117,3 @@ def test_committed_rows_are_reproduced_bit_for_bit(where):
                 assert np.float64(a).tobytes() == np.float64(b).tobytes() or (np.isnan(a) and np.isnan(b)), col
             else:
                 assert str(a) == str(b), col
-
-
-def test_mean_ci_against_scipy():
-    from scipy import stats
-
-    from nnlib.experiments import mean_ci
-
-    rng = np.random.default_rng(0)
-    for n in (2, 3, 10, 31, 40):
-        vals = rng.normal(size=n)
-        t = pd.DataFrame({"g": ["a"] * n, "v": vals})
-        row = mean_ci(t, "g", "v").iloc[0]
-        half = stats.t.ppf(0.975, n - 1) * vals.std(ddof=1) / np.sqrt(n)
-        assert row["n"] == n and np.isclose(row["mean"], vals.mean())
-        assert np.isclose(row["ci"], half, rtol=2e-3)
-    with pytest.raises(ValueError, match="nope"):
-        mean_ci(t, "g", "nope")

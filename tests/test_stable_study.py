@@ -80,21 +80,6 @@ def test_rounding_errors_bad_input_names_the_argument():
         st.rounding_errors(np.ones((2, 2)), [0, 1], np.zeros((1, 2, 2)), [0.0], 0.0, np.eye(2), np.zeros(2))
 
 
-def test_mean_ci95_against_scipy():
-    scipy_stats = pytest.importorskip("scipy.stats")
-    rng = np.random.default_rng(0)
-    for n in range(2, 32):
-        x = rng.standard_normal(n)
-        mean, half = st.mean_ci95(x)
-        lo, hi = scipy_stats.t.interval(0.95, n - 1, loc=x.mean(), scale=scipy_stats.sem(x))
-        assert mean == pytest.approx(x.mean(), rel=1e-15)
-        assert half == pytest.approx((hi - lo) / 2, rel=2e-3)           # the table has 3 decimals
-    with pytest.raises(ValueError, match="values"):
-        st.mean_ci95([1.0])
-    with pytest.raises(ValueError, match="values"):
-        st.mean_ci95(np.zeros(32))
-
-
 def test_read_rows_round_trips_floats_exactly(tmp_path):
     rows = [{"kind": "resnet", "num_layers": 4, "x": 0.1 + 0.2}, {"kind": "hamiltonian", "num_layers": 16, "x": 1e-300}]
     st._write_csv(tmp_path / "t.csv", rows)
