@@ -36,7 +36,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import check_interval, check_int
+from ._validate import as_real_array, check_flag, check_int, check_interval, check_network
 from .networks import ReLUNetwork
 
 __all__ = [
@@ -45,17 +45,29 @@ __all__ = [
     "count_activation_regions",
     "count_regions_on_grid",
     "propagate_knots",
+    "network_state",
+    "batched_states",
     "LayerKnots",
 ]
 
 # Slopes are propagated by the chain rule (not by finite differences), so two segments with the
 # same activation pattern get bit-identical slopes. Different patterns whose slopes agree
-# mathematically (a kink whose effect is cancelled downstream) may differ by rounding; this
-# relative tolerance merges those in float mode. Exact mode compares exactly.
+# mathematically (a kink whose effect is cancelled downstream) may differ by rounding; slopes this
+# close are compared exactly (see below). Exact mode compares exactly.
 SLOPE_RTOL = 1e-9
-# Float mode only: new knots closer than this (relative to the largest |knot|) are one knot.
-# Interpolation puts a zero within a few ulps of the scale; genuine gaps are many orders larger.
+# Float mode is exact-or-refuse. Float arithmetic decides only what it decides with a wide margin;
+# everything closer is decided exactly (rational arithmetic on a small window around the few
+# affected knots) or refused with a ValueError. The margins:
+# * two adjacent knots closer than KNOT_RTOL × (the larger |x| of their neighbouring knots) may be
+#   one knot or two (interpolated zeros carry rounding relative to the segment they were found in);
 KNOT_RTOL = 2.0**-40
+# * a non-zero pre-activation with |z| <= ZERO_RTOL × (|A_i|·max|h| + |b_i|) may have the wrong
+#   sign (a missed or spurious crossing at that knot);
+ZERO_RTOL = 2.0**-40
+# * slopes that differ by at most SLOPE_RTOL (relative), including exactly equal slopes at a knot,
+#   may or may not change there (a kink cancelled downstream).
+# Exact decisions cost rational operations; float mode refuses beyond this many (about 1 s).
+EXACT_WORK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -77,17 +89,6 @@ class LayerKnots:
     x: np.ndarray
     z: np.ndarray
     slope: np.ndarray
-
-
-def _check_univariate(net) -> ReLUNetwork:
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
-    if net.widths[0] != 1 or net.widths[-1] != 1:
-        raise ValueError(
-            f"net must have one input and one output (widths (1, …, 1)), got widths {net.widths}; "
-            "piece counting here is for univariate networks"
-        )
-    return net
 
 
 def _to_exact(a: np.ndarray) -> np.ndarray:
@@ -187,7 +188,9 @@ def _split_every_segment(parts, zero):
     xn = x2[1::2]
     np.subtract(x[1:], x[:-1], out=xn)
     xn *= t
-    xn += x[:-1]                                  # x0 + t (x1 - x0)
+    xn += x[:-1]                                  # x0 + t (x1 - x0) >= x0 (t >= 0)
+    if xn.dtype != object:
+        np.minimum(xn, x[1:], out=xn)             # rounding must not leave the segment
     del x, xn
     order = _order(Z)
     Z2 = np.empty((M, n), dtype=Z.dtype, order=order)
@@ -249,7 +252,7 @@ def _segment_t(Z, g, seg, neu):
     return t
 
 
-def _split_general(parts, bounded, zero):
+def _split_general(parts, bounded, zero, batch=None):
     """Merge step in general: any number of crossings per segment, rays on the whole line.
 
     ``parts`` as in :func:`_split_every_segment`. Returns the merged knots, values and slopes
@@ -268,6 +271,9 @@ def _split_general(parts, bounded, zero):
     nx = x1 - x0
     nx *= t
     nx += x0                                      # x0 + t (x1 - x0)
+    if nx.dtype != object:                        # rounding must not leave the segment
+        np.minimum(nx, x1, out=nx)
+        np.maximum(nx, x0, out=nx)
     del x0, x1
     nZ = Z[seg]
     tmp = Z[seg + 1]
@@ -301,6 +307,15 @@ def _split_general(parts, bounded, zero):
     nZ[np.arange(n_new), neu] = zero              # the crossing neuron is exactly 0
     del neu
     nseg, nx, (nZ,) = _sort_within_segments(nseg, nx, nZ)
+    if batch is not None:                         # new knots belong to their segment's network
+        gid = batch["gid"]
+        gid2 = np.empty(K + n_new, dtype=gid.dtype)
+        pos = nseg + np.arange(n_new)
+        gid2[pos] = gid[nseg]
+        keep = np.ones(K + n_new, dtype=bool)
+        keep[pos] = False
+        gid2[keep] = gid
+        batch["gid"] = gid2
     # New knot i goes right after old knot nseg[i] - 1.
     M = K + n_new
     is_new = np.zeros(M, dtype=bool)
@@ -326,33 +341,65 @@ def _split_general(parts, bounded, zero):
     return x2, Z2, DZ2, edge
 
 
-def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
+def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=None, depth=0, batch=None):
     """Propagate one hidden layer ``z = A h + b`` followed by the ReLU, in place where possible.
 
     ``state = [x, H, D, edge]`` holds the sorted knots, the layer input at the knots, its slope on
     the ``K + 1`` segment rows (rays included) and, if ``want_edge``, the knots where an earlier
     layer's activation pattern changes. The list is emptied and refilled, so that the old arrays
     are freed as soon as they are no longer needed (peak memory is what limits the sawtooth).
+
+    Float mode passes the ``oracle`` (:class:`_Oracle`) that decides the uncertain cases exactly.
+    ``batch`` (float mode, bounded interval) propagates ``B`` networks of one shape at once:
+    ``A`` is ``(B, N_j, N_{j-1})``, ``b`` is ``(B, N_j)``, ``batch["gid"]`` says which network each
+    knot belongs to (network ``g``'s knots are consecutive) and a network with an uncertain case is
+    only marked in ``batch["unsure"]`` (it is then re-run on its own, with the oracle).
     """
     x, H, D, edge = state
     state.clear()
+    spans = []
+    if oracle is not None or batch is not None:
+        # Float mode: a per-neuron magnitude bound |A_i|·max|h| + |b_i| of the pre-activations.
+        hmax = np.maximum(H.max(axis=0), -H.min(axis=0))
+        absA, absb = np.abs(A), np.abs(b)
+        if batch is not None:
+            absA, absb = absA.max(axis=0), absb.max(axis=0)
+        thresh = absA @ hmax
+        thresh += absb
+        thresh *= ZERO_RTOL
+    if batch is not None:
+        gid = batch["gid"]
+        Z, DZ = _batch_matmul(H, D, A, gid)
+        Z += b[gid]
     # Many knots: column-major (K, n) arrays, so that each neuron's values are contiguous and the
     # elementwise passes below run along the long knot axis instead of rows of length n. Few
     # knots (call overhead dominates): row-major, which numpy handles with less per-call work.
-    if x.shape[0] >= _SMALL:
+    elif x.shape[0] >= _SMALL:
         Z = (A @ H.T).T
         DZ = (A @ D.T).T
+        Z += b
     else:
         Z = H @ A.T
         DZ = D @ A.T
+        Z += b
     del H, D
-    Z += b
     K, n = Z.shape
+    if oracle is not None or batch is not None:
+        # Pre-activations so close to zero that their float sign is uncertain: decide exactly
+        # around those knots (a crossing there may be missing or spurious).
+        tiny = _tiny_rows(Z, thresh)
+        if batch is not None:
+            batch["unsure"][gid[tiny]] = True
+        else:
+            spans.extend(_spans(x, tiny, bounded))
+        del tiny
 
     # 1. New knots: strict sign changes inside bounded segments, at the exact zero of the segment.
     cross = _crossings(Z)
+    if batch is not None:
+        cross &= (gid[:-1] == gid[1:])[:, None]   # only segments inside one network
     fast = False
-    if bounded and K >= 2:
+    if bounded and K >= 2 and batch is None:
         g = np.flatnonzero(cross.T)               # neuron-major: g = neu (K - 1) + seg
         if g.shape[0] == K - 1:
             if g[0] // (K - 1) == g[-1] // (K - 1):
@@ -378,23 +425,32 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
         del f
         parts = [x, Z, DZ, edge, seg, neu]
         del x, Z, DZ, edge, seg, neu
-        x, Z, DZ, edge = _split_general(parts, bounded, zero)
+        x, Z, DZ, edge = _split_general(parts, bounded, zero, batch)
     if x.shape[0] > K:
-        # Coincident knots (two neurons vanish at the same point): keep one, zero for both.
-        # In float mode the interpolated zeros of such neurons differ by rounding (e.g. -4e-16
-        # and 0.0), so knots within KNOT_RTOL of the knot scale count as coincident (the knots
-        # are sorted, so the scale max|x| is attained at an end).
-        dup = _coincident(x, isinstance(zero, Fraction))
-        if dup is not None:
-            keep = np.concatenate([[True], ~dup])
-            starts = np.flatnonzero(keep)
-            zeros = np.logical_or.reduceat(Z == 0, starts, axis=0)
-            x, Z = x[keep], Z[keep]
-            Z[zeros] = zero
-            DZ = DZ[np.concatenate([keep, [True]])]
-            if want_edge:
-                edge = np.logical_or.reduceat(edge, starts)
-        del dup
+        if oracle is None and batch is None:
+            # Exact mode: coincident knots (two neurons vanish at one point): keep one, zero for both.
+            dup = x[1:] == x[:-1]
+            if dup.any():
+                keep = np.concatenate([[True], ~dup])
+                starts = np.flatnonzero(keep)
+                zeros = np.logical_or.reduceat(Z == 0, starts, axis=0)
+                x, Z = x[keep], Z[keep]
+                Z[zeros] = zero
+                DZ = DZ[np.concatenate([keep, [True]])]
+                if want_edge:
+                    edge = np.logical_or.reduceat(edge, starts)
+            del dup
+        else:
+            # Float mode: knots closer than KNOT_RTOL × max|x| may be one knot or two (their
+            # interpolated positions carry rounding): decided exactly below, never merged by a tolerance.
+            close = _close_pairs(x)
+            if close is not None and batch is not None:
+                gid = batch["gid"]
+                close = close[gid[close] == gid[close + 1]]
+                batch["unsure"][gid[close]] = True
+            elif close is not None:
+                spans.extend(_spans(x, np.unique(np.concatenate([close, close + 1])), bounded))
+            del close
 
     if record is not None:
         record.append(LayerKnots(x, Z.copy(), DZ.copy()))
@@ -426,16 +482,198 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
     else:
         np.maximum(Z, 0.0, out=Z)
     state.extend([x, Z, DZ, edge])
+    if spans:
+        oracle.resolve(state, record, spans, depth, bounded)
+
+
+def _batch_matmul(H, D, A, gid):
+    """``Z = H A_gᵀ`` at each knot and ``DZ = D A_gᵀ`` on each segment row, ``g`` the knot's network."""
+    K = H.shape[0]
+    B, n, m = A.shape
+    if m == 1:                                    # input layer: an outer product per knot
+        Ag = A[:, :, 0][gid]
+        return H * Ag, np.concatenate([D[:1] * Ag[:1], D[1:] * Ag])
+    if n == 1:                                    # output layer: a dot product per knot
+        Ag = A[:, 0, :][gid]
+        return (np.einsum("km,km->k", H, Ag)[:, None],
+                np.concatenate([D[:1] @ Ag[0][:, None], np.einsum("km,km->k", D[1:], Ag)[:, None]]))
+    Z = np.empty((K, n))
+    DZ = np.empty((K + 1, n))
+    bounds = np.searchsorted(gid, np.arange(B + 1))
+    DZ[0] = D[0] @ A[0].T
+    for g in range(B):   # one small BLAS product per network beats one gathered einsum
+        r0, r1 = bounds[g], bounds[g + 1]
+        np.matmul(H[r0:r1], A[g].T, out=Z[r0:r1])
+        np.matmul(D[r0 + 1:r1 + 1], A[g].T, out=DZ[r0 + 1:r1 + 1])   # row k: segment ending at knot k
+    return Z, DZ
+
+
+def _tiny_rows(Z, thresh):
+    """Rows (knots) where some pre-activation is non-zero but ``|z| <= thresh`` (its column's bound)."""
+    rows = []
+    K = Z.shape[0]
+    for r0 in range(0, K, _BLOCK):
+        Zb = Z[r0:r0 + _BLOCK]
+        small = np.abs(Zb) <= thresh
+        if small.any():
+            small &= Zb != 0
+            hit = np.flatnonzero(small.any(axis=1))
+            if hit.shape[0]:
+                rows.append(hit + r0)
+    return np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+
+
+def _close_pairs(x):
+    """``k`` such that knots ``k`` and ``k + 1`` are within ``KNOT_RTOL × max|x|``; ``None`` if none.
+
+    Scanned in blocks, so that the common case (no close knots) needs no full-size temporary.
+    """
+    tol = KNOT_RTOL * max(-x[0], x[-1])             # max |x| of sorted knots
+    n = x.shape[0] - 1
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(n, r0 + _BLOCK)
+        if (x[r0 + 1:r1 + 1] - x[r0:r1] <= tol).any():
+            return np.flatnonzero(x[1:] - x[:-1] <= tol)
+    return None
+
+
+def _spans(x, rows, bounded):
+    """``(lo, hi)`` around each knot ``x[rows]``: from the midpoint to its left neighbour to the one
+    to its right (an end of a bounded interval is its own bound; on the line, one |x| + 1 beyond)."""
+    out = []
+    K = x.shape[0]
+    for k in np.asarray(rows).tolist():
+        lo = x[k - 1] + (x[k] - x[k - 1]) / 2 if k > 0 else (x[0] if bounded else x[0] - (abs(x[0]) + 1.0))
+        hi = x[k] + (x[k + 1] - x[k]) / 2 if k < K - 1 else (x[-1] if bounded else x[-1] + (abs(x[-1]) + 1.0))
+        out.append((float(lo), float(hi)))
+    return out
+
+
+class _Oracle:
+    """Exact decisions for float mode: rational re-runs of the first layers on small windows.
+
+    Float propagation decides every sign and every knot order that it decides with a wide margin
+    (``ZERO_RTOL``, ``KNOT_RTOL``, ``SLOPE_RTOL``). Around the few knots where it does not, the
+    same propagation is re-run in rational arithmetic on a window between the neighbouring knots
+    and its exact knots, values and slopes (rounded once to float64) replace the float ones there.
+    The work is counted; beyond ``EXACT_WORK`` rational operations float mode refuses.
+    """
+
+    def __init__(self, net, bounded):
+        self.net, self.bounded = net, bounded
+        self.layers = None
+        self.work = 0
+
+    def charge(self, knots, depth):
+        sizes = [A.size for A, _ in self.net.layers[:depth]]
+        self.work += knots * sum(sizes) + (0 if self.layers is not None else
+                                            sum(A.size + b.size for A, b in self.net.layers))
+        if self.work > EXACT_WORK:
+            raise ValueError(
+                f"float mode cannot certify this count: knots or slopes too close to decide in float64 "
+                f"need about {self.work:.2g} exact rational operations (more than EXACT_WORK = "
+                f"{EXACT_WORK:.0e}); pass exact=True to count in rational arithmetic")
+        if self.layers is None:
+            self.layers = [(_to_exact(A), _to_exact(b)) for A, b in self.net.layers]
+
+    def run(self, lo, hi, depth, record):
+        """Exact state ``[x, H, D, edge]`` after hidden layers ``1..depth`` on ``[lo, hi]``."""
+        x, H, D = _initial_state((lo, hi), True)
+        state = [x, H, D, np.zeros(2, dtype=bool)]
+        for A, b in self.layers[:depth]:
+            _layer(state, A, b, True, Fraction(0), True, record)
+        return state
+
+    def windows(self, x, spans):
+        """Disjoint windows ``(i0, i1, lo, left_in, hi, right_in)``: knots ``i0..i1`` lie strictly
+        inside ``(lo, hi)`` (or include an end of a bounded interval, ``left_in``/``right_in``)."""
+        K = x.shape[0]
+        ranges = []
+        for lo, hi in spans:
+            i0 = min(int(np.searchsorted(x, lo, "left")), K - 1)
+            i1 = max(int(np.searchsorted(x, hi, "right")) - 1, i0)
+            ranges.append([i0, i1])
+        ranges.sort()
+        merged = []
+        for i0, i1 in ranges:
+            if merged and i0 <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], i1)
+            else:
+                merged.append([i0, i1])
+        out = []
+        for i0, i1 in merged:
+            while True:       # widen until both bounds fall strictly between two distinct knots
+                if i0 == 0:
+                    lo, li = (x[0], True) if self.bounded else (x[0] - (abs(x[0]) + 1.0), False)
+                    break
+                lo, li = x[i0 - 1] + (x[i0] - x[i0 - 1]) / 2, False
+                if x[i0 - 1] < lo < x[i0]:
+                    break
+                i0 -= 1
+            while True:
+                if i1 == K - 1:
+                    hi, ri = (x[-1], True) if self.bounded else (x[-1] + (abs(x[-1]) + 1.0), False)
+                    break
+                hi, ri = x[i1] + (x[i1 + 1] - x[i1]) / 2, False
+                if x[i1] < hi < x[i1 + 1]:
+                    break
+                i1 += 1
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ValueError("float mode cannot certify this count: knots near the float64 "
+                                 "overflow threshold; pass exact=True")
+            if out and i0 <= out[-1][1]:
+                p = out.pop()
+                i0, lo, li = p[0], p[2], p[3]
+            out.append((i0, i1, float(lo), li, float(hi), ri))
+        return out
+
+    def resolve(self, state, record, spans, depth, bounded):
+        """Replace the float knots, values and slopes inside the windows by exact ones."""
+        x, H, D, edge = state
+        state.clear()
+        wins = self.windows(x, spans)
+        rec = record[-1] if record is not None else None
+        Zr, DZr = (rec.z, rec.slope) if rec is not None else (None, None)
+        for i0, i1, lo, li, hi, ri in reversed(wins):
+            self.charge(i1 - i0 + 3, depth)
+            sub = [] if rec is not None else None
+            xe, He, De, ee = self.run(Fraction(lo), Fraction(hi), depth, sub)
+            s, e, n = (0 if li else 1), (len(xe) if ri else len(xe) - 1), len(xe)
+            keep_l, keep_r = i1 + 1, i1 + 2 - ri
+            x = np.concatenate([x[:i0], xe[s:e].astype(np.float64), x[keep_l:]])
+            H = np.concatenate([H[:i0], He[s:e].astype(np.float64), H[keep_l:]])
+            D = np.concatenate([D[:i0 + li], De[1:n].astype(np.float64), D[keep_r:]])
+            if edge is not None:
+                edge = np.concatenate([edge[:i0], ee[s:e], edge[keep_l:]])
+            if rec is not None:
+                Zr = np.concatenate([Zr[:i0], sub[-1].z[s:e].astype(np.float64), Zr[keep_l:]])
+                DZr = np.concatenate([DZr[:i0 + li], sub[-1].slope[1:n].astype(np.float64), DZr[keep_r:]])
+        if rec is not None:
+            record[-1] = LayerKnots(x, Zr, DZr)
+        state.extend([x, H, D, edge])
+
+    def breakpoint_windows(self, x, spans, depth):
+        """Exact breakpoints inside each window around ambiguous output slopes."""
+        wins = self.windows(x, spans)
+        found = []
+        for i0, i1, lo, li, hi, ri in wins:
+            self.charge(i1 - i0 + 3, depth)
+            xe, He, De, _ = self.run(Fraction(lo), Fraction(hi), depth - 1, None)
+            A = self.layers[depth - 1][0]
+            slope = (A @ De.T).T[:, 0]
+            inner = slope[1:-2] != slope[2:-1]      # interior knots of the window (ends excluded)
+            found.append((i0, i1, xe[1:-1][inner].astype(np.float64)))
+        return found
 
 
 def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
-    """Propagate through all layers; return knots, output values, output slopes, edges, bounded."""
-    net = _check_univariate(net)
+    """Propagate through all layers; return knots, output values, output slopes, edges, bounded, oracle."""
+    net = check_network(net, univariate=True)
     interval = check_interval(interval)
-    if not isinstance(exact, bool):
-        raise TypeError(f"exact must be True or False, got {type(exact).__name__}")
+    exact = check_flag(exact, "exact")
     bounded = interval is not None
     zero = Fraction(0) if exact else 0.0
+    oracle = None if exact else _Oracle(net, bounded)
     x, H, D = _initial_state(interval, exact)
     # True where the activation pattern changes (only tracked for count_activation_regions).
     state = [x, H, D, np.zeros(x.shape[0], dtype=bool) if want_edge else None]
@@ -445,7 +683,7 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         if exact:
             A, b = _to_exact(A), _to_exact(b)
         if j < len(layers):
-            _layer(state, A, b, bounded, zero, want_edge, record)
+            _layer(state, A, b, bounded, zero, want_edge, record, oracle, j)
             continue
         x, H, D, edge = state
         state.clear()
@@ -458,38 +696,26 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         del H
         if record is not None:
             record.append(LayerKnots(x, Z, DZ))
-        return x, (None if Z is None else Z[:, 0]), DZ[:, 0], edge, bounded
+        return x, (None if Z is None else Z[:, 0]), DZ[:, 0], edge, bounded, oracle
     raise AssertionError("unreachable")
 
 
-def _coincident(x, exact):
-    """``dup[k]``: knot ``k + 1`` coincides with knot ``k``; ``None`` if no two knots coincide.
-
-    Scanned in blocks, so that the common case (no coincidences) needs no full-size temporary.
-    """
-    if exact:
-        dup = x[1:] == x[:-1]
-        return dup if dup.any() else None
-    tol = KNOT_RTOL * max(-x[0], x[-1])             # max |x| of sorted knots
-    n = x.shape[0] - 1
-    for r0 in range(0, n, _BLOCK):
-        r1 = min(n, r0 + _BLOCK)
-        if (x[r0 + 1:r1 + 1] - x[r0:r1] <= tol).any():
-            return x[1:] - x[:-1] <= tol
-    return None
-
-
 def _changed(x, slope, bounded, exact):
-    """Interior knots (endpoints of a bounded interval excluded) where the output slope changes."""
+    """Interior knots (endpoints of a bounded interval excluded) where the output slope changes.
+
+    Float mode returns a third value: indices (into the returned knots) whose slope comparison is
+    within ``SLOPE_RTOL`` (including equal slopes), to be decided exactly.
+    """
     K = x.shape[0]
     if bounded:
         xs, left, right = x[1:K - 1], slope[1:K - 1], slope[2:K]
     else:
         xs, left, right = x, slope[:K], slope[1:K + 1]
     if exact:
-        return xs, left != right
+        return xs, left != right, None
     # |left − right| > SLOPE_RTOL max(|left|, |right|), in blocks (no full-size float temporaries).
     changed = np.empty(xs.shape[0], dtype=bool)
+    unsure = []
     for r0 in range(0, xs.shape[0], _BLOCK):
         r1 = min(xs.shape[0], r0 + _BLOCK)
         lb, rb = left[r0:r1], right[r0:r1]
@@ -497,7 +723,177 @@ def _changed(x, slope, bounded, exact):
         scale = np.maximum(np.abs(lb), np.abs(rb))
         scale *= SLOPE_RTOL
         np.greater(diff, scale, out=changed[r0:r1])
-    return xs, changed
+        # Float slopes that differ but by less than the margin: a kink that may be cancelled.
+        close = (diff > 0) & ~changed[r0:r1]
+        if close.any():
+            unsure.append(np.flatnonzero(close) + r0)
+    return xs, changed, (np.concatenate(unsure) if unsure else None)
+
+
+def _breakpoints_of(x, slope, bounded, oracle, depth):
+    """Breakpoints from a finished propagation (float mode: exact decisions where slopes are too
+    close to call)."""
+    xs, changed, unsure = _changed(x, slope, bounded, oracle is None)
+    if unsure is None:
+        return xs[changed]
+    rows = unsure + (1 if bounded else 0)              # indices into x
+    parts, last = [], 0
+    for i0, i1, exact_bps in oracle.breakpoint_windows(x, _spans(x, rows, bounded), depth):
+        j0, j1 = (i0 - 1, i1) if bounded else (i0, i1 + 1)   # the window's knots in xs
+        j0 = max(j0, 0)
+        parts.append(xs[last:j0][changed[last:j0]])
+        parts.append(exact_bps)
+        last = j1
+    parts.append(xs[last:][changed[last:]])
+    return np.concatenate(parts)
+
+
+def _breakpoints(net, interval, exact):
+    x, _, slope, _, bounded, oracle = _run(net, interval, exact, want_values=False)
+    return _breakpoints_of(x, slope, bounded, oracle, len(net.layers))
+
+
+def _segment_rows(gid, K):
+    """``True`` for segment rows ``k = 1..K-1`` whose two knots belong to one network."""
+    seg = np.zeros(K + 1, dtype=bool)
+    seg[1:K] = gid[:-1] == gid[1:]
+    return seg
+
+
+def _layer_stats(z, slope, gid, starts):
+    """Per network: max |∂z/∂x| over its segments and the number of neurons never > 0 at its knots."""
+    K = z.shape[0]
+    m = np.abs(slope[:K]).max(axis=1)
+    m[~_segment_rows(gid, K)[:K]] = 0.0
+    dead = (~np.logical_or.reduceat(z > 0, starts, axis=0)).sum(axis=1)
+    return np.maximum.reduceat(m, starts), dead
+
+
+def _state_one(net, interval) -> dict:
+    """:func:`network_state` of one network (float mode with exact decisions)."""
+    record: list = []
+    x, _, slope, edge, bounded, oracle = _run(net, interval, False, record=record, want_edge=True,
+                                              want_values=False)
+    L = len(net.layers)
+    gid, starts = np.zeros(x.shape[0], dtype=np.intp), np.zeros(1, dtype=np.intp)
+    max_slope, dead = np.zeros(L), np.zeros(L - 1, dtype=np.int64)
+    for j, rec in enumerate(record):
+        g = np.zeros(rec.x.shape[0], dtype=np.intp)
+        m, d = _layer_stats(rec.z if j < L - 1 else np.ones((rec.x.shape[0], 1)), rec.slope, g, starts)
+        max_slope[j] = m[0]
+        if j < L - 1:
+            dead[j] = d[0]
+    del gid
+    bps = _breakpoints_of(x, slope, bounded, oracle, L)
+    regions = int(np.count_nonzero(edge[1:x.shape[0] - 1])) + 1
+    return {"pieces": int(bps.shape[0]) + 1, "regions": regions, "max_slope": max_slope, "dead": dead}
+
+
+def network_state(net, interval) -> dict:
+    """Exact pieces, regions, per-layer max slopes and dead neurons of ``net`` on ``interval``.
+
+    Chapter 2, section "The give-away" (the input derivatives of Assumption (B),
+    {prf:ref}`thm-sawtooth-pieces`) and Chapter 5 (what training records). One propagation of the
+    engine of this module (float mode: exact or refuse), bounded interval; tested in
+    ``tests/test_training.py`` and ``tests/test_engine.py``.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+        Univariate network.
+    interval : (a, b)
+        Finite ``a < b``.
+
+    Returns
+    -------
+    dict
+        ``pieces`` (int), ``regions`` (int), ``max_slope`` (float64, shape ``(L,)``: the
+        ``max_{i, x ∈ D} |∂z_{j,i}/∂x|`` of layer ``j``), ``dead`` (int64, shape ``(L-1,)``).
+    """
+    net = check_network(net, univariate=True)
+    interval = check_interval(interval, "interval", allow_none=False)
+    return _state_one(net, interval)
+
+
+def batched_states(layers, interval) -> dict:
+    """:func:`network_state` for ``B`` networks of the same shape at once (one network = ``B = 1``).
+
+    Chapter 5 (recording training at every step). The same propagation as :func:`count_pieces`
+    (:func:`_layer`), run on the knots of all ``B`` networks stacked in one array so that each numpy
+    call serves every network. A network in which float arithmetic meets an uncertain decision is
+    re-run on its own with exact decisions (or refused). Tested in ``tests/test_training.py`` and
+    ``tests/test_engine.py`` against :func:`count_pieces` / :func:`count_activation_regions`.
+
+    Parameters
+    ----------
+    layers : list of (A, b)
+        ``A`` of shape ``(B, N_j, N_{j-1})`` and ``b`` of shape ``(B, N_j)``, for ``j = 1, …, L``
+        (``N_0 = N_L = 1``).
+    interval : (a, b)
+        Finite ``a < b``.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``pieces``, ``regions`` (int64, ``(B,)``), ``max_slope`` (float64, ``(B, L)``), ``dead``
+        (int64, ``(B, L-1)``).
+    """
+    lo, hi = (float(v) for v in check_interval(interval, "interval", allow_none=False))
+    layers = _check_layers(layers)
+    B, L = layers[0][0].shape[0], len(layers)
+    x = np.tile([lo, hi], B)
+    batch = {"gid": np.repeat(np.arange(B), 2), "unsure": np.zeros(B, dtype=bool)}
+    state = [x, x[:, None].copy(), np.ones((2 * B + 1, 1)), np.zeros(2 * B, dtype=bool)]
+    max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
+    for j, (A, b) in enumerate(layers[:-1]):
+        rec: list = []
+        _layer(state, A, b, True, 0.0, True, rec, None, j + 1, batch)
+        gid = batch["gid"]
+        starts = np.searchsorted(gid, np.arange(B))
+        max_slope[:, j], dead[:, j] = _layer_stats(rec[0].z, rec[0].slope, gid, starts)
+        del rec
+    x, H, D, edge = state
+    gid = batch["gid"]
+    K = x.shape[0]
+    starts = np.searchsorted(gid, np.arange(B))
+    _, DZ = _batch_matmul(H, D, layers[-1][0], gid)
+    max_slope[:, -1], _ = _layer_stats(np.ones((K, 1)), DZ, gid, starts)
+    s = DZ[:, 0]
+    seg = _segment_rows(gid, K)
+    interior = seg[:K] & seg[1:]                   # knot k lies between segment rows k and k + 1
+    left, right = s[:K], s[1:]
+    diff = np.abs(left - right)
+    bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
+    changed = interior & (diff > bound)
+    batch["unsure"][gid[interior & (diff > 0) & (diff <= bound)]] = True
+    pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
+    regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
+    for g in np.flatnonzero(batch["unsure"]).tolist():
+        one = _state_one(ReLUNetwork([(A[g], b[g]) for A, b in layers]), (lo, hi))
+        pieces[g], regions[g] = one["pieces"], one["regions"]
+        max_slope[g], dead[g] = one["max_slope"], one["dead"]
+    return {"pieces": pieces, "regions": regions, "max_slope": max_slope, "dead": dead}
+
+
+def _check_layers(layers):
+    """Stacked layers ``(A, b)``: float64, ``A`` ``(B, N_j, N_{j-1})``, ``b`` ``(B, N_j)``, chained."""
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError("layers must be a non-empty list of (A, b) pairs of stacked arrays")
+    out = []
+    for j, pair in enumerate(layers):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise TypeError(f"layers[{j}] must be a pair (A, b)")
+        A = as_real_array(pair[0], f"layers[{j}][0]", ndim=3)
+        b = as_real_array(pair[1], f"layers[{j}][1]", ndim=2)
+        prev = 1 if j == 0 else out[-1][0].shape[1]
+        batch = A.shape[0] if j == 0 else out[0][0].shape[0]
+        if A.shape[2] != prev or b.shape != A.shape[:2] or A.shape[0] != batch or batch == 0:
+            raise ValueError(f"layers[{j}] has shapes A {A.shape}, b {b.shape}; expected A (B, N_j, {prev}) "
+                             "and b (B, N_j) with the same B in every layer")
+        out.append((np.ascontiguousarray(A, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64)))
+    if out[-1][0].shape[1] != 1:
+        raise ValueError(f"layers must end with one output neuron, got {out[-1][0].shape[1]}")
+    return out
 
 
 def breakpoints(net, interval=None, exact=False) -> np.ndarray:
@@ -520,9 +916,7 @@ def breakpoints(net, interval=None, exact=False) -> np.ndarray:
     numpy.ndarray, shape ``(P - 1,)``
         The sorted breakpoints; ``P`` is the number of maximal affine pieces.
     """
-    x, _, slope, _, bounded = _run(net, interval, exact, want_values=False)
-    xs, changed = _changed(x, slope, bounded, exact)
-    return xs[changed]
+    return _breakpoints(net, interval, exact)
 
 
 def count_pieces(net, interval=None, exact=False) -> int:
@@ -535,8 +929,7 @@ def count_pieces(net, interval=None, exact=False) -> int:
     -------
     int
     """
-    x, _, slope, _, bounded = _run(net, interval, exact, want_values=False)
-    return int(np.count_nonzero(_changed(x, slope, bounded, exact)[1])) + 1
+    return int(_breakpoints(net, interval, exact).shape[0]) + 1
 
 
 def count_activation_regions(net, interval=None, exact=False) -> int:
@@ -548,7 +941,7 @@ def count_activation_regions(net, interval=None, exact=False) -> int:
 
     Parameters and returns as in :func:`count_pieces`.
     """
-    x, _, _, edge, bounded = _run(net, interval, exact, want_edge=True, want_values=False)
+    x, _, _, edge, bounded, _ = _run(net, interval, exact, want_edge=True, want_values=False)
     inner = edge[1:x.shape[0] - 1] if bounded else edge
     return int(np.count_nonzero(inner)) + 1
 
@@ -584,7 +977,7 @@ def count_regions_on_grid(net, interval, num_points: int) -> int:
     num_points : int
         Number of grid points, >= 2.
     """
-    net = _check_univariate(net)
+    net = check_network(net, univariate=True)
     a, b = check_interval(interval, allow_none=False)
     num_points = check_int(num_points, "num_points", minimum=2, maximum=10**9)
     # Evaluate in chunks so that memory stays bounded for very fine grids.
