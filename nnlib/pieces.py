@@ -359,14 +359,11 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     state.clear()
     spans = []
     if oracle is not None or batch is not None:
-        # Float mode: a per-neuron magnitude bound |A_i|·max|h| + |b_i| of the pre-activations.
-        hmax = np.maximum(H.max(axis=0), -H.min(axis=0))
-        absA, absb = np.abs(A), np.abs(b)
-        if batch is not None:
-            absA, absb = absA.max(axis=0), absb.max(axis=0)
-        thresh = absA @ hmax
-        thresh += absb
-        thresh *= ZERO_RTOL
+        # Float mode: a magnitude bound max|A| N_{j-1} max|h| + max|b| of the pre-activations (one
+        # scalar: column-wise thresholds cost more than the matrix product at these sizes). After
+        # a ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
+        hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
+        thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
     if batch is not None:
         gid = batch["gid"]
         Z, DZ = _batch_matmul(H, D, A, gid)
@@ -509,9 +506,16 @@ def _batch_matmul(H, D, A, gid):
 
 
 def _tiny_rows(Z, thresh):
-    """Rows (knots) where some pre-activation is non-zero but ``|z| <= thresh`` (its column's bound)."""
-    rows = []
+    """Rows (knots) where some pre-activation is non-zero but ``|z| <= thresh``."""
     K = Z.shape[0]
+    if K <= _BLOCK:
+        small = np.abs(Z)
+        if small.min() > thresh:
+            return np.zeros(0, dtype=np.intp)
+        small = small <= thresh
+        small &= Z != 0
+        return np.flatnonzero(small.any(axis=1))
+    rows = []
     for r0 in range(0, K, _BLOCK):
         Zb = Z[r0:r0 + _BLOCK]
         small = np.abs(Zb) <= thresh
@@ -724,9 +728,8 @@ def _changed(x, slope, bounded, exact):
         scale *= SLOPE_RTOL
         np.greater(diff, scale, out=changed[r0:r1])
         # Float slopes that differ but by less than the margin: a kink that may be cancelled.
-        close = (diff > 0) & ~changed[r0:r1]
-        if close.any():
-            unsure.append(np.flatnonzero(close) + r0)
+        if np.count_nonzero(diff) != np.count_nonzero(changed[r0:r1]):
+            unsure.append(np.flatnonzero((diff > 0) & ~changed[r0:r1]) + r0)
     return xs, changed, (np.concatenate(unsure) if unsure else None)
 
 
