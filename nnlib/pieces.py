@@ -31,6 +31,7 @@ networks at once (to record training at every step) is in :mod:`nnlib.tracking`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -164,7 +165,7 @@ def _sort_within_segments(nseg, nx, *arrays):
     return nseg, nx, tuple(out)
 
 
-def _split_every_segment(parts, zero):
+def _split_every_segment(parts, zero, cert=None):
     """Merge step when every bounded segment holds exactly one crossing (``K - 1`` new knots).
 
     ``parts = [x, Z, DZ, edge, f, seg]`` (``f`` flat crossing indices, ``seg = f // n``) is
@@ -179,9 +180,14 @@ def _split_every_segment(parts, zero):
     if seg is None:                               # a single neuron ``neu`` crosses everywhere
         del g
         t = np.subtract(Z[:-1, neu], Z[1:, neu])
+        if cert is not None and cert.exact:
+            d = t.copy()
         np.divide(Z[:-1, neu], t, out=t)          # t = z0 / (z0 - z1) ∈ [0, 1]
+        if cert is not None and cert.exact:
+            cert.knots(t, Z[:-1, neu], d)
+            del d
     else:
-        t = _segment_t(Z, g, seg, neu)
+        t = _segment_t(Z, g, seg, neu, cert)
         del g
     x2 = np.empty(M, dtype=x.dtype)
     x2[0::2] = x
@@ -228,7 +234,7 @@ def _split_every_segment(parts, zero):
     return x2, Z2, DZ2, edge
 
 
-def _segment_t(Z, g, seg, neu):
+def _segment_t(Z, g, seg, neu, cert=None):
     """``t = z0 / (z0 - z1)`` of the one crossing neuron of every segment, in segment order."""
     K = Z.shape[0]
     Zt = Z.T                                      # (n, K); contiguous if Z is column-major
@@ -242,7 +248,12 @@ def _segment_t(Z, g, seg, neu):
     z1 = Zf[idx]
     del idx, Zt, Zf
     np.subtract(z0, z1, out=z1)
-    np.divide(z0, z1, out=z0)                     # t = z0 / (z0 - z1) ∈ [0, 1]
+    if cert is not None and cert.exact:
+        t = z0 / z1
+        cert.knots(t, z0, z1)
+        z0 = t
+    else:
+        np.divide(z0, z1, out=z0)                 # t = z0 / (z0 - z1) ∈ [0, 1]
     del z1
     if seg.shape[0] and (seg[0] != 0 or seg[-1] != K - 2 or not np.all(seg[1:] > seg[:-1])):
         t = np.empty(K - 1, dtype=z0.dtype)
@@ -252,7 +263,7 @@ def _segment_t(Z, g, seg, neu):
     return t
 
 
-def _split_general(parts, bounded, zero, batch=None):
+def _split_general(parts, bounded, zero, batch=None, cert=None):
     """Merge step in general: any number of crossings per segment, rays on the whole line.
 
     ``parts`` as in :func:`_split_every_segment`. Returns the merged knots, values and slopes
@@ -264,7 +275,11 @@ def _split_general(parts, bounded, zero, batch=None):
     z0 = Z[seg, neu]
     z1 = Z[seg + 1, neu]
     np.subtract(z0, z1, out=z1)
-    t = np.divide(z0, z1, out=z0)                 # t = z0 / (z0 - z1) ∈ [0, 1]
+    if cert is not None and cert.exact:
+        t = z0 / z1
+        cert.knots(t, z0, z1)
+    else:
+        t = np.divide(z0, z1, out=z0)             # t = z0 / (z0 - z1) ∈ [0, 1]
     del z1
     x0 = x[seg]
     x1 = x[seg + 1]
@@ -296,6 +311,8 @@ def _split_general(parts, bounded, zero, batch=None):
             r = ends[side, rneu] / slopes[side, rneu]
             rx = x[[0, -1]][side] - r
             rZ = ends[side] - r[:, None] * slopes[side]
+            if cert is not None:
+                cert.rays(x[[0, -1]], ends, slopes, side, rneu, r, rx, rZ)
             nl = int(np.count_nonzero(on_ray[0]))
             nx = np.concatenate((rx[:nl], nx, rx[nl:]))
             nZ = np.concatenate((rZ[:nl], nZ, rZ[nl:]))
@@ -341,7 +358,8 @@ def _split_general(parts, bounded, zero, batch=None):
     return x2, Z2, DZ2, edge
 
 
-def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=None, depth=0, batch=None):
+def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=None, depth=0, batch=None,
+           cert=None):
     """Propagate one hidden layer ``z = A h + b`` followed by the ReLU, in place where possible.
 
     ``state = [x, H, D, edge]`` holds the sorted knots, the layer input at the knots, its slope on
@@ -364,6 +382,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         # a ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
         hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
         thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
+        certified = cert is not None and cert.layer(A, b, hmax)
     if batch is not None:
         gid = batch["gid"]
         Z, DZ = _batch_matmul(H, D, A, gid)
@@ -381,9 +400,9 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         Z += b
     del H, D
     K, n = Z.shape
-    if oracle is not None or batch is not None:
-        # Pre-activations so close to zero that their float sign is uncertain: decide exactly
-        # around those knots (a crossing there may be missing or spurious).
+    if (oracle is not None or batch is not None) and not certified:
+        # Pre-activations so close to zero (0 included) that their float sign is uncertain:
+        # decide exactly around those knots (a crossing there may be missing or spurious).
         tiny = _tiny_rows(Z, thresh)
         if batch is not None:
             batch["unsure"][gid[tiny]] = True
@@ -414,7 +433,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         del cross
         parts = [x, Z, DZ, edge, g, seg, neu]
         del x, Z, DZ, edge, g, seg, neu
-        x, Z, DZ, edge = _split_every_segment(parts, zero)
+        x, Z, DZ, edge = _split_every_segment(parts, zero, cert)
     else:
         f = np.flatnonzero(cross)                 # segment-major: f = seg n + neu
         del cross
@@ -422,11 +441,13 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         del f
         parts = [x, Z, DZ, edge, seg, neu]
         del x, Z, DZ, edge, seg, neu
-        x, Z, DZ, edge = _split_general(parts, bounded, zero, batch)
+        x, Z, DZ, edge = _split_general(parts, bounded, zero, batch, cert)
     if x.shape[0] > K:
-        if oracle is None and batch is None:
-            # Exact mode: coincident knots (two neurons vanish at one point): keep one, zero for both.
+        if (oracle is None and batch is None) or (cert is not None and cert.exact):
+            # Exact (or certified exact) arithmetic: coincident knots (two neurons vanish at one point): keep one, zero for both.
             dup = x[1:] == x[:-1]
+            if batch is not None:
+                dup &= batch["gid"][1:] == batch["gid"][:-1]
             if dup.any():
                 keep = np.concatenate([[True], ~dup])
                 starts = np.flatnonzero(keep)
@@ -434,6 +455,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
                 x, Z = x[keep], Z[keep]
                 Z[zeros] = zero
                 DZ = DZ[np.concatenate([keep, [True]])]
+                if batch is not None:
+                    batch["gid"] = batch["gid"][keep]
                 if want_edge:
                     edge = np.logical_or.reduceat(edge, starts)
             del dup
@@ -479,6 +502,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     else:
         np.maximum(Z, 0.0, out=Z)
     state.extend([x, Z, DZ, edge])
+    if cert is not None and cert.exact:
+        cert.done()
     if spans:
         oracle.resolve(state, record, spans, depth, bounded)
 
@@ -506,21 +531,20 @@ def _batch_matmul(H, D, A, gid):
 
 
 def _tiny_rows(Z, thresh):
-    """Rows (knots) where some pre-activation is non-zero but ``|z| <= thresh``."""
+    """Rows (knots) where some pre-activation has ``|z| <= thresh`` (exact zeros included: a float
+    0 may be a rounded non-zero)."""
     K = Z.shape[0]
     if K <= _BLOCK:
         small = np.abs(Z)
         if small.min() > thresh:
             return np.zeros(0, dtype=np.intp)
         small = small <= thresh
-        small &= Z != 0
         return np.flatnonzero(small.any(axis=1))
     rows = []
     for r0 in range(0, K, _BLOCK):
         Zb = Z[r0:r0 + _BLOCK]
         small = np.abs(Zb) <= thresh
         if small.any():
-            small &= Zb != 0
             hit = np.flatnonzero(small.any(axis=1))
             if hit.shape[0]:
                 rows.append(hit + r0)
@@ -553,6 +577,105 @@ def _spans(x, rows, bounded):
     return out
 
 
+_NOQ = -4096                                     # quantum of an all-zero array ("no constraint")
+
+
+def _quantum(a) -> int:
+    """Smallest ``q`` with every entry of ``a`` an integer multiple of ``2^-q`` (float64)."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    a = a[a != 0]
+    if a.size == 0:
+        return _NOQ
+    m, e = np.frexp(a)
+    M = np.abs(m * 2.0**53).astype(np.int64)     # a = ±M 2^(e-53), M < 2^53 an integer
+    tz = np.frexp((M & -M).astype(np.float64))[1] - 1
+    return int(np.max(53 - e - tz))
+
+
+def _is_multiple(a, q: int) -> bool:
+    """Whether every entry of ``a`` is an integer multiple of ``2^-q`` (scaling by 2^q is exact)."""
+    y = np.ldexp(a, q)
+    return bool(np.array_equal(np.rint(y), y))
+
+
+def _fits(bound: float, q: int) -> bool:
+    """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s."""
+    return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52)
+
+
+class _Cert:
+    """Dyadic exactness certificate of a float propagation (the sawtooth and other constructions).
+
+    While every weight, bias, knot, value and slope is an integer multiple of ``2^-q`` small enough
+    that all products and partial sums fit in 53 bits, float64 arithmetic *is* rational
+    arithmetic: signs, zeros and coincidences are then exact and need no margin. The quanta are
+    tracked layer by layer from the weights' quanta; a new knot ``x0 + t (x1 − x0)`` keeps the
+    certificate when ``t`` is a multiple of ``2^-q_t`` (checked on all knots) and
+    ``t (z0 − z1) == z0`` exactly (``t`` is the exact zero). Once a check fails, the run continues
+    under the margins of float mode and the exact decisions (:class:`_Oracle`).
+    """
+
+    def __init__(self, x):
+        self.exact = True
+        self.qx = self.qH = _quantum(x)
+        self.qD, self.qt = 0, _NOQ
+        self.Xmax = float(np.abs(x).max())
+        self.Dmax = 1.0
+
+    def layer(self, A, b, hmax: float) -> bool:
+        """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly."""
+        if not self.exact:
+            return False
+        qA, qb = _quantum(A), _quantum(b)
+        rs = float(np.abs(A).sum(axis=-1).max())
+        self.qZ, self.qDZ = max(self.qH + qA, qb), self.qD + qA
+        self.Zb = hmax * rs + float(np.abs(b).max())
+        self.DZb = self.Dmax * rs
+        self.exact = _fits(self.Zb, self.qZ) and _fits(self.DZb, self.qDZ)
+        self.qt = 0
+        return self.exact
+
+    def knots(self, t, z0, d) -> bool:
+        """New knots at ``t = z0 / d`` of their segments (``d = z0 − z1``): still exact?"""
+        if not self.exact or t.shape[0] == 0:
+            return self.exact
+        qt = max(0, _quantum(t[:64]), _quantum(t[-64:]))
+        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and _fits(2 * self.Zb, self.qZ + qt)
+                      and _is_multiple(t, qt) and bool(np.array_equal(t * d, z0)))
+        self.qt = max(self.qt, qt)
+        return self.exact
+
+    def rays(self, xend, ends, slopes, side, rneu, r, rx, rZ) -> bool:
+        """Knots on the rays at ``x_end − z/dz``: verified in rational arithmetic (at most 2 N)."""
+        if not self.exact:
+            return False
+        F = Fraction
+        for i in range(r.shape[0]):
+            e, sl, rr = ends[side[i]], slopes[side[i]], F(float(r[i]))
+            ok = (F(float(rx[i])) == F(float(xend[side[i]])) - rr
+                  and F(float(e[rneu[i]])) == rr * F(float(sl[rneu[i]]))     # the exact zero
+                  and all(F(float(rZ[i, c])) == F(float(e[c])) - rr * F(float(sl[c]))
+                          for c in range(e.shape[0])))
+            if not ok:
+                self.exact = False
+                return False
+        self.Xmax = max(self.Xmax, float(np.abs(rx).max()))
+        self.qx = max(self.qx, _quantum(rx))
+        self.qZ = max(self.qZ, _quantum(rZ))
+        return True
+
+    def slopes(self, A) -> bool:
+        """Whether the output slopes ``D Aᵀ`` are computed exactly."""
+        return self.exact and _fits(self.Dmax * float(np.abs(A).sum(axis=-1).max()), self.qD + _quantum(A))
+
+    def done(self):
+        """After the split: quanta of the next layer's input, knots and slopes."""
+        qt = max(self.qt, 0)
+        self.qx += qt
+        self.qH = self.qZ + qt
+        self.qD, self.Dmax = self.qDZ, self.DZb
+
+
 class _Oracle:
     """Exact decisions for float mode: rational re-runs of the first layers on small windows.
 
@@ -567,6 +690,7 @@ class _Oracle:
         self.net, self.bounded = net, bounded
         self.layers = None
         self.work = 0
+        self.exact_slopes = False
 
     def charge(self, knots, depth):
         sizes = [A.size for A, _ in self.net.layers[:depth]]
@@ -679,6 +803,7 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
     zero = Fraction(0) if exact else 0.0
     oracle = None if exact else _Oracle(net, bounded)
     x, H, D = _initial_state(interval, exact)
+    cert = None if exact else _Cert(x)
     # True where the activation pattern changes (only tracked for count_activation_regions).
     state = [x, H, D, np.zeros(x.shape[0], dtype=bool) if want_edge else None]
     del x, H, D
@@ -687,10 +812,12 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         if exact:
             A, b = _to_exact(A), _to_exact(b)
         if j < len(layers):
-            _layer(state, A, b, bounded, zero, want_edge, record, oracle, j)
+            _layer(state, A, b, bounded, zero, want_edge, record, oracle, j, cert=cert)
             continue
         x, H, D, edge = state
         state.clear()
+        if oracle is not None:
+            oracle.exact_slopes = cert.slopes(A)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:
@@ -736,7 +863,7 @@ def _changed(x, slope, bounded, exact):
 def _breakpoints_of(x, slope, bounded, oracle, depth):
     """Breakpoints from a finished propagation (float mode: exact decisions where slopes are too
     close to call)."""
-    xs, changed, unsure = _changed(x, slope, bounded, oracle is None)
+    xs, changed, unsure = _changed(x, slope, bounded, oracle is None or oracle.exact_slopes)
     if unsure is None:
         return xs[changed]
     rows = unsure + (1 if bounded else 0)              # indices into x
@@ -847,10 +974,11 @@ def batched_states(layers, interval) -> dict:
     x = np.tile([lo, hi], B)
     batch = {"gid": np.repeat(np.arange(B), 2), "unsure": np.zeros(B, dtype=bool)}
     state = [x, x[:, None].copy(), np.ones((2 * B + 1, 1)), np.zeros(2 * B, dtype=bool)]
+    cert = _Cert(x)
     max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
     for j, (A, b) in enumerate(layers[:-1]):
         rec: list = []
-        _layer(state, A, b, True, 0.0, True, rec, None, j + 1, batch)
+        _layer(state, A, b, True, 0.0, True, rec, None, j + 1, batch, cert)
         gid = batch["gid"]
         starts = np.searchsorted(gid, np.arange(B))
         max_slope[:, j], dead[:, j] = _layer_stats(rec[0].z, rec[0].slope, gid, starts)
@@ -868,7 +996,8 @@ def batched_states(layers, interval) -> dict:
     diff = np.abs(left - right)
     bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
     changed = interior & (diff > bound)
-    batch["unsure"][gid[interior & (diff > 0) & (diff <= bound)]] = True
+    if not cert.slopes(layers[-1][0]):
+        batch["unsure"][gid[interior & (diff > 0) & ~changed]] = True
     pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
     regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
     for g in np.flatnonzero(batch["unsure"]).tolist():
