@@ -382,7 +382,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         # a ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
         hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
         thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
-        certified = cert is not None and cert.layer(A, b, hmax)
+        certified = cert is not None and cert.layer(A, b, H, D)
     if batch is not None:
         gid = batch["gid"]
         Z, DZ = _batch_matmul(H, D, A, gid)
@@ -603,35 +603,74 @@ def _fits(bound: float, q: int) -> bool:
     return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52)
 
 
+def _quanta(a) -> np.ndarray:
+    """Elementwise :func:`_quantum` (``_NOQ`` for zeros), as an int64 array of ``a``'s shape."""
+    a = np.asarray(a, dtype=np.float64)
+    m, e = np.frexp(a)
+    M = np.abs(m * 2.0**53).astype(np.int64)
+    tz = np.frexp((M & -M).astype(np.float64))[1] - 1
+    return np.where(a != 0, 53 - e - tz, _NOQ)
+
+
+def _fits_all(bounds, qs) -> bool:
+    """:func:`_fits` for every pair of a bound and a quantum."""
+    bounds = np.asarray(bounds, dtype=np.float64)
+    if not np.all(np.isfinite(bounds)):
+        return False
+    return bool(np.all((bounds == 0) | (np.frexp(bounds)[1] + np.asarray(qs) <= 52)))
+
+
+def _cols_max(a) -> np.ndarray:
+    """Per-column max |a| without a full-size temporary."""
+    return np.maximum(a.max(axis=0), -a.min(axis=0)) if a.shape[0] else np.zeros(a.shape[1])
+
+
 class _Cert:
     """Dyadic exactness certificate of a float propagation (the sawtooth and other constructions).
 
     While every weight, bias, knot, value and slope is an integer multiple of ``2^-q`` small enough
     that all products and partial sums fit in 53 bits, float64 arithmetic *is* rational
-    arithmetic: signs, zeros and coincidences are then exact and need no margin. The quanta are
-    tracked layer by layer from the weights' quanta; a new knot ``x0 + t (x1 − x0)`` keeps the
-    certificate when ``t`` is a multiple of ``2^-q_t`` (checked on all knots) and
-    ``t (z0 − z1) == z0`` exactly (``t`` is the exact zero). Once a check fails, the run continues
-    under the margins of float mode and the exact decisions (:class:`_Oracle`).
+    arithmetic: signs, zeros and coincidences are then exact and need no margin. Quanta are kept
+    per neuron (a column of ``H`` or ``D``) and tracked layer by layer from the weights' quanta;
+    a new knot ``x0 + t (x1 − x0)`` keeps the certificate when ``t`` is a multiple of ``2^-q_t``
+    (checked on all knots) and ``t (z0 − z1) == z0`` exactly (``t`` is the exact zero). Once a
+    check fails, the run continues under the margins of float mode and the exact decisions
+    (:class:`_Oracle`).
     """
 
     def __init__(self, x):
         self.exact = True
-        self.qx = self.qH = _quantum(x)
-        self.qD, self.qt = 0, _NOQ
+        self.qx = _quantum(x)
+        self.qH, self.qD = np.array([self.qx]), np.array([0])
+        self.qt = _NOQ
         self.Xmax = float(np.abs(x).max())
-        self.Dmax = 1.0
 
-    def layer(self, A, b, hmax: float) -> bool:
-        """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly."""
+    def _bounds(self, A, b, hmax, dmax):
+        QA, qb = _quanta(A), _quanta(b)
+        if QA.ndim == 3:                          # a batch: the worst network per entry
+            QA, qb, A, b = QA.max(axis=0), qb.max(axis=0), np.abs(A).max(axis=0), np.abs(b).max(axis=0)
+        absA = np.abs(A)
+        qZ = np.maximum((self.qH[None, :] + QA).max(axis=1), qb)
+        qDZ = (self.qD[None, :] + QA).max(axis=1)
+        return qZ, qDZ, absA @ hmax + np.abs(b), absA @ dmax
+
+    def layer(self, A, b, H, D) -> bool:
+        """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly.
+
+        The quanta of ``H`` and ``D`` are first the inductive ones (no pass over the data); only if
+        those do not fit are the actual quanta measured (a few passes over ``H`` and ``D``).
+        """
         if not self.exact:
             return False
-        qA, qb = _quantum(A), _quantum(b)
-        rs = float(np.abs(A).sum(axis=-1).max())
-        self.qZ, self.qDZ = max(self.qH + qA, qb), self.qD + qA
-        self.Zb = hmax * rs + float(np.abs(b).max())
-        self.DZb = self.Dmax * rs
-        self.exact = _fits(self.Zb, self.qZ) and _fits(self.DZb, self.qDZ)
+        hmax, dmax = _cols_max(H), _cols_max(D)
+        for measured in (False, True):
+            if measured:
+                self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
+                self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
+            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(A, b, hmax, dmax)
+            self.exact = _fits_all(self.Zb, self.qZ) and _fits_all(self.DZb, self.qDZ)
+            if self.exact:
+                break
         self.qt = 0
         return self.exact
 
@@ -640,7 +679,7 @@ class _Cert:
         if not self.exact or t.shape[0] == 0:
             return self.exact
         qt = max(0, _quantum(t[:64]), _quantum(t[-64:]))
-        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and _fits(2 * self.Zb, self.qZ + qt)
+        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and _fits_all(2 * self.Zb, self.qZ + qt)
                       and _is_multiple(t, qt) and bool(np.array_equal(t * d, z0)))
         self.qt = max(self.qt, qt)
         return self.exact
@@ -661,19 +700,23 @@ class _Cert:
                 return False
         self.Xmax = max(self.Xmax, float(np.abs(rx).max()))
         self.qx = max(self.qx, _quantum(rx))
-        self.qZ = max(self.qZ, _quantum(rZ))
+        self.qZ = np.maximum(self.qZ, _quanta(rZ).max(axis=0))
+        self.Zb = np.maximum(self.Zb, np.abs(rZ).max(axis=0))
         return True
 
-    def slopes(self, A) -> bool:
+    def slopes(self, A, D) -> bool:
         """Whether the output slopes ``D Aᵀ`` are computed exactly."""
-        return self.exact and _fits(self.Dmax * float(np.abs(A).sum(axis=-1).max()), self.qD + _quantum(A))
+        if not self.exact:
+            return False
+        _, qDZ, _, DZb = self._bounds(A, np.zeros(A.shape[:-1]), np.zeros(A.shape[-1]), _cols_max(D))
+        return _fits_all(DZb, qDZ)
 
     def done(self):
         """After the split: quanta of the next layer's input, knots and slopes."""
         qt = max(self.qt, 0)
         self.qx += qt
         self.qH = self.qZ + qt
-        self.qD, self.Dmax = self.qDZ, self.DZb
+        self.qD = self.qDZ
 
 
 class _Oracle:
@@ -817,7 +860,7 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         x, H, D, edge = state
         state.clear()
         if oracle is not None:
-            oracle.exact_slopes = cert.slopes(A)
+            oracle.exact_slopes = cert.slopes(A, D)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:
@@ -996,7 +1039,7 @@ def batched_states(layers, interval) -> dict:
     diff = np.abs(left - right)
     bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
     changed = interior & (diff > bound)
-    if not cert.slopes(layers[-1][0]):
+    if not cert.slopes(layers[-1][0], D):
         batch["unsure"][gid[interior & (diff > 0) & ~changed]] = True
     pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
     regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
