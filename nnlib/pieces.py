@@ -180,12 +180,9 @@ def _split_every_segment(parts, zero, cert=None):
     if seg is None:                               # a single neuron ``neu`` crosses everywhere
         del g
         t = np.subtract(Z[:-1, neu], Z[1:, neu])
-        if cert is not None and cert.exact:
-            d = t.copy()
         np.divide(Z[:-1, neu], t, out=t)          # t = z0 / (z0 - z1) ∈ [0, 1]
-        if cert is not None and cert.exact:
-            cert.knots(t, Z[:-1, neu], d)
-            del d
+        if cert is not None:
+            cert.knots(t)
     else:
         t = _segment_t(Z, g, seg, neu, cert)
         del g
@@ -248,12 +245,9 @@ def _segment_t(Z, g, seg, neu, cert=None):
     z1 = Zf[idx]
     del idx, Zt, Zf
     np.subtract(z0, z1, out=z1)
-    if cert is not None and cert.exact:
-        t = z0 / z1
-        cert.knots(t, z0, z1)
-        z0 = t
-    else:
-        np.divide(z0, z1, out=z0)                 # t = z0 / (z0 - z1) ∈ [0, 1]
+    np.divide(z0, z1, out=z0)                     # t = z0 / (z0 - z1) ∈ [0, 1]
+    if cert is not None:
+        cert.knots(z0)
     del z1
     if seg.shape[0] and (seg[0] != 0 or seg[-1] != K - 2 or not np.all(seg[1:] > seg[:-1])):
         t = np.empty(K - 1, dtype=z0.dtype)
@@ -275,11 +269,9 @@ def _split_general(parts, bounded, zero, batch=None, cert=None):
     z0 = Z[seg, neu]
     z1 = Z[seg + 1, neu]
     np.subtract(z0, z1, out=z1)
-    if cert is not None and cert.exact:
-        t = z0 / z1
-        cert.knots(t, z0, z1)
-    else:
-        t = np.divide(z0, z1, out=z0)             # t = z0 / (z0 - z1) ∈ [0, 1]
+    t = np.divide(z0, z1, out=z0)                 # t = z0 / (z0 - z1) ∈ [0, 1]
+    if cert is not None:
+        cert.knots(t)
     del z1
     x0 = x[seg]
     x1 = x[seg + 1]
@@ -644,6 +636,7 @@ class _Cert:
         self.qH, self.qD = np.array([self.qx]), np.array([0])
         self.qt = _NOQ
         self.Xmax = float(np.abs(x).max())
+        self.hmax, self.dmax = np.array([self.Xmax]), np.array([1.0])   # per column of H, D
 
     def _bounds(self, A, b, hmax, dmax):
         QA, qb = _quanta(A), _quanta(b)
@@ -662,25 +655,33 @@ class _Cert:
         """
         if not self.exact:
             return False
-        hmax, dmax = _cols_max(H), _cols_max(D)
         for measured in (False, True):
             if measured:
                 self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
                 self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
-            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(A, b, hmax, dmax)
+                self.hmax = np.minimum(self.hmax, _cols_max(H))
+                self.dmax = np.minimum(self.dmax, _cols_max(D))
+            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(A, b, self.hmax, self.dmax)
             self.exact = _fits_all(self.Zb, self.qZ) and _fits_all(self.DZb, self.qDZ)
             if self.exact:
                 break
         self.qt = 0
         return self.exact
 
-    def knots(self, t, z0, d) -> bool:
-        """New knots at ``t = z0 / d`` of their segments (``d = z0 − z1``): still exact?"""
+    def knots(self, t) -> bool:
+        """New knots at ``t = z0 / (z0 − z1)`` of their segments: still exact?
+
+        ``z0`` and ``d = z0 − z1`` are exact multiples of ``2^-q_Z`` with ``|d| 2^(q_Z + q_t) < 2^52``
+        (the fits test), so two different fractions ``z0 / d`` and ``P / 2^q_t`` differ by more
+        than ``2^-53 >= |rounding error of t|``: a computed ``t`` that is a multiple of ``2^-q_t``
+        *is* the exact zero, and ``x0 + t (x1 − x0)``, ``Z0 + t (Z1 − Z0)`` are exact too.
+        """
         if not self.exact or t.shape[0] == 0:
             return self.exact
-        qt = max(0, _quantum(t[:64]), _quantum(t[-64:]))
+        lo, hi = float(t.min()), float(t.max())
+        qt = max(0, _quantum([lo, hi]), _quantum(t[:64]), _quantum(t[-64:]))
         self.exact = (_fits(2 * self.Xmax, self.qx + qt) and _fits_all(2 * self.Zb, self.qZ + qt)
-                      and _is_multiple(t, qt) and bool(np.array_equal(t * d, z0)))
+                      and (lo == hi or _is_multiple(t, qt)))
         self.qt = max(self.qt, qt)
         return self.exact
 
@@ -708,7 +709,7 @@ class _Cert:
         """Whether the output slopes ``D Aᵀ`` are computed exactly."""
         if not self.exact:
             return False
-        _, qDZ, _, DZb = self._bounds(A, np.zeros(A.shape[:-1]), np.zeros(A.shape[-1]), _cols_max(D))
+        _, qDZ, _, DZb = self._bounds(A, np.zeros(A.shape[:-1]), np.zeros(A.shape[-1]), self.dmax)
         return _fits_all(DZb, qDZ)
 
     def done(self):
@@ -717,6 +718,7 @@ class _Cert:
         self.qx += qt
         self.qH = self.qZ + qt
         self.qD = self.qDZ
+        self.hmax, self.dmax = self.Zb, self.DZb        # after the ReLU: |h| <= |z|, |dh| <= |dz|
 
 
 class _Oracle:
