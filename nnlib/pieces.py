@@ -20,14 +20,30 @@ differs on its two sides: the maximal affine pieces are the segments between bre
 (floats convert exactly), so every comparison is exact; it is the oracle the float mode is
 tested against.
 
+Float mode is *exact or refuses*: it never returns a count that differs from ``exact=True``.
+
+* While all data are dyadic with few enough bits (the sawtooth, Yarotsky's square, float16
+  weights), float64 arithmetic is exact and a cheap certificate, kept per neuron and layer, says
+  so: signs, zeros and coincident knots are then decided exactly in float.
+* Otherwise float decides only what it decides with a margin: a pre-activation with
+  ``|z| <= ZERO_RTOL`` × its magnitude (a float ``0.0`` included), two knots within
+  ``KNOT_RTOL × max|x|`` of each other, or output slopes within ``SLOPE_RTOL`` are *uncertain*.
+  Around each uncertain knot the same propagation is re-run in rational arithmetic on a small
+  window between its neighbouring knots, and the exact knots, values and slopes replace the float
+  ones there. Beyond ``EXACT_WORK`` rational operations float mode raises a ``ValueError`` that
+  suggests ``exact=True``. (Two float slopes that are bit-identical are taken to be equal.)
+
+The same engine runs ``B`` networks of one shape at once (:func:`batched_states`, for recording
+training); a network of a batch with an uncertain decision is re-run on its own.
+
 Performance (``benchmarks/bench_pieces.py``, results in ``benchmarks/results/pieces.md``): the
 new knots of a layer arrive in segment order, so they are *merged* into the old ones, never
 re-sorted; arrays are freed as soon as their successor exists and elementwise work is done in
 place. When every segment is split exactly once (the sawtooth, Yarotsky's square) the new knots
 are written straight into the odd rows of the merged arrays. With many knots the ``(K, n)``
 arrays are column-major, so each pass runs along the long knot axis. Activation-region
-bookkeeping is only done for :func:`count_activation_regions`. The same propagation for many
-networks at once (to record training at every step) is in :mod:`nnlib.tracking`.
+bookkeeping is only done for :func:`count_activation_regions`. :mod:`nnlib.tracking` presents
+:func:`network_state` and :func:`batched_states` of this module to the chapters.
 """
 from __future__ import annotations
 
@@ -40,14 +56,13 @@ import numpy as np
 from ._validate import as_real_array, check_flag, check_int, check_interval, check_network
 from .networks import ReLUNetwork
 
+# network_state and batched_states (public, defined below) are presented by nnlib.tracking.
 __all__ = [
     "breakpoints",
     "count_pieces",
     "count_activation_regions",
     "count_regions_on_grid",
     "propagate_knots",
-    "network_state",
-    "batched_states",
     "LayerKnots",
 ]
 
@@ -390,17 +405,20 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         Z = H @ A.T
         DZ = D @ A.T
         Z += b
-    del H, D
+    del D
     K, n = Z.shape
     if (oracle is not None or batch is not None) and not certified:
         # Pre-activations so close to zero (0 included) that their float sign is uncertain:
         # decide exactly around those knots (a crossing there may be missing or spurious).
         tiny = _tiny_rows(Z, thresh)
+        if tiny.shape[0]:
+            tiny = _uncertain_rows(tiny, Z, H, A, b, None if batch is None else gid)
         if batch is not None:
             batch["unsure"][gid[tiny]] = True
         else:
             spans.extend(_spans(x, tiny, bounded))
         del tiny
+    del H
 
     # 1. New knots: strict sign changes inside bounded segments, at the exact zero of the segment.
     cross = _crossings(Z)
@@ -541,6 +559,22 @@ def _tiny_rows(Z, thresh):
             if hit.shape[0]:
                 rows.append(hit + r0)
     return np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+
+
+def _uncertain_rows(rows, Z, H, A, b, gid):
+    """Of the candidate ``rows``, those with an entry ``|z| <= ZERO_RTOL × (|A_i|·|h| + |b_i|)``
+    whose bound is positive (a 0 made of zero terms only — a dead input and no bias — is exact)."""
+    Hr = np.abs(H[rows])
+    if gid is None:
+        M = Hr @ np.abs(A).T
+        M += np.abs(b)
+    else:
+        g = gid[rows]
+        M = np.einsum("km,knm->kn", Hr, np.abs(A)[g])
+        M += np.abs(b)[g]
+    M *= ZERO_RTOL
+    flag = (np.abs(Z[rows]) <= M) & (M > 0)
+    return rows[flag.any(axis=1)]
 
 
 def _close_pairs(x):
@@ -994,7 +1028,7 @@ def batched_states(layers, interval) -> dict:
     """:func:`network_state` for ``B`` networks of the same shape at once (one network = ``B = 1``).
 
     Chapter 5 (recording training at every step). The same propagation as :func:`count_pieces`
-    (:func:`_layer`), run on the knots of all ``B`` networks stacked in one array so that each numpy
+    (the same ``_layer``), run on the knots of all ``B`` networks stacked in one array so that each numpy
     call serves every network. A network in which float arithmetic meets an uncertain decision is
     re-run on its own with exact decisions (or refused). Tested in ``tests/test_training.py`` and
     ``tests/test_engine.py`` against :func:`count_pieces` / :func:`count_activation_regions`.

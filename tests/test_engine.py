@@ -206,6 +206,24 @@ def test_close_dyadic_kinks_are_kept_apart_without_exact_work(k, no_exact):
             assert breakpoints(net, interval).tolist() == [t1, t2]
 
 
+@pytest.mark.parametrize("k", [-600, -40, 0, 20, 600])
+def test_close_non_dyadic_kinks_are_kept_apart_by_float_alone(k, no_exact):
+    """As above with weights 0.7 (not dyadic: no exactness certificate, float margins decide).
+
+    Kinks ``2^-30`` (relative) apart are far outside ``KNOT_RTOL = 2^-40`` of the largest |knot|,
+    so float arithmetic decides them (correctly); with a looser margin such as ``2^-20`` they would
+    go to the exact decision, which is switched off here (a refusal).
+    """
+    t1 = 0.5 * 2.0**k
+    for gap in (2.0 ** (k - 30), 3 * 2.0 ** (k - 30), 2.0 ** (k - 21)):
+        t2 = t1 + gap
+        net = ReLUNetwork([(np.full((2, 1), 0.7), -0.7 * np.array([t1, t2])), (np.array([[1.0, -2.0]]), np.zeros(1))])
+        for interval in [(-2.0**(k + 5), 2.0**(k + 5)), (0.0, 2.0 ** (k + 1))]:
+            assert count_pieces(net, interval) == 3
+            assert count_activation_regions(net, interval) == 3
+            np.testing.assert_allclose(breakpoints(net, interval), [t1, t2], rtol=1e-14, atol=0)
+
+
 def test_refusal_names_the_budget_and_suggests_exact(no_exact):
     net = two_relus(0.1, 0.1 + 2**-40)
     with pytest.raises(ValueError, match=REFUSAL) as info:
