@@ -646,6 +646,12 @@ def _fits_all(bounds, qs) -> bool:
     return bool(np.all((bounds == 0) | (np.frexp(bounds)[1] + np.asarray(qs) <= 52)))
 
 
+def _few_bits(a) -> bool:
+    """Whether ``a`` survives a float32 round trip (at most 24 significant bits): a cheap
+    necessary test before the exactness certificate (random float64 weights fail it at once)."""
+    return bool(np.array_equal(a.astype(np.float32), a))
+
+
 def _cols_max(a) -> np.ndarray:
     """Per-column max |a| without a full-size temporary."""
     return np.maximum(a.max(axis=0), -a.min(axis=0)) if a.shape[0] else np.zeros(a.shape[1])
@@ -666,11 +672,17 @@ class _Cert:
 
     def __init__(self, x):
         self.exact = True
+        self.x = x                                # quanta set up at the first layer (if needed)
+        self.qx = None
+
+    def _start(self):
+        x = self.x
         self.qx = _quantum(x)
         self.qH, self.qD = np.array([self.qx]), np.array([0])
         self.qt = _NOQ
         self.Xmax = float(np.abs(x).max())
         self.hmax, self.dmax = np.array([self.Xmax]), np.array([1.0])   # per column of H, D
+        del self.x
 
     def _bounds(self, A, b, hmax, dmax):
         QA, qb = _quanta(A), _quanta(b)
@@ -689,6 +701,11 @@ class _Cert:
         """
         if not self.exact:
             return False
+        if not (_few_bits(A) and _few_bits(b)):   # random float weights: give up at once
+            self.exact = False
+            return False
+        if self.qx is None:
+            self._start()
         for measured in (False, True):
             if measured:
                 self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
