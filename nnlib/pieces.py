@@ -758,8 +758,10 @@ class _Cert:
 
     def slopes(self, A, D) -> bool:
         """Whether the output slopes ``D Aᵀ`` are computed exactly."""
-        if not self.exact:
+        if not self.exact or not _few_bits(A):
             return False
+        if self.qx is None:                       # no hidden layer
+            self._start()
         _, qDZ, _, DZb = self._bounds(A, np.zeros(A.shape[:-1]), np.zeros(A.shape[-1]), self.dmax)
         return _fits_all(DZb, qDZ)
 
