@@ -649,7 +649,8 @@ def _fits_all(bounds, qs) -> bool:
 def _few_bits(a) -> bool:
     """Whether ``a`` survives a float32 round trip (at most 24 significant bits): a cheap
     necessary test before the exactness certificate (random float64 weights fail it at once)."""
-    return bool(np.array_equal(a.astype(np.float32), a))
+    with np.errstate(over="ignore"):              # huge values become inf: then not equal
+        return bool(np.array_equal(a.astype(np.float32), a))
 
 
 def _cols_max(a) -> np.ndarray:
@@ -791,16 +792,18 @@ class _Oracle:
         self.exact_slopes = False
 
     def charge(self, knots, depth):
+        have = 0 if self.layers is None else len(self.layers)
         sizes = [A.size for A, _ in self.net.layers[:depth]]
-        self.work += knots * sum(sizes) + (0 if self.layers is not None else
-                                            sum(A.size + b.size for A, b in self.net.layers))
+        self.work += knots * sum(sizes) + sum(A.size + b.size for A, b in self.net.layers[have:depth])
         if self.work > EXACT_WORK:
             raise ValueError(
                 f"float mode cannot certify this count: knots or slopes too close to decide in float64 "
                 f"need about {self.work:.2g} exact rational operations (more than EXACT_WORK = "
                 f"{EXACT_WORK:.0e}); pass exact=True to count in rational arithmetic")
         if self.layers is None:
-            self.layers = [(_to_exact(A), _to_exact(b)) for A, b in self.net.layers]
+            self.layers = []
+        for A, b in self.net.layers[len(self.layers):depth]:      # only the layers needed
+            self.layers.append((_to_exact(A), _to_exact(b)))
 
     def run(self, lo, hi, depth, record):
         """Exact state ``[x, H, D, edge]`` after hidden layers ``1..depth`` on ``[lo, hi]``."""
