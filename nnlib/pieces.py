@@ -207,7 +207,7 @@ def _split_every_segment(parts, zero, cert=None):
     np.subtract(x[1:], x[:-1], out=xn)
     xn *= t
     xn += x[:-1]                                  # x0 + t (x1 - x0) >= x0 (t >= 0)
-    if xn.dtype != object:
+    if xn.dtype != object and not (cert is not None and cert.exact):   # (exact: no rounding)
         np.minimum(xn, x[1:], out=xn)             # rounding must not leave the segment
     del x, xn
     order = _order(Z)
@@ -387,9 +387,10 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         # Float mode: a magnitude bound max|A| N_{j-1} max|h| + max|b| of the pre-activations (one
         # scalar: column-wise thresholds cost more than the matrix product at these sizes). After
         # a ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
-        hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
-        thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
         certified = cert is not None and cert.layer(A, b, H, D)
+        if not certified:
+            hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
+            thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
     if batch is not None:
         gid = batch["gid"]
         Z, DZ = _batch_matmul(H, D, A, gid)
@@ -697,8 +698,8 @@ class _Cert:
     def layer(self, A, b, H, D) -> bool:
         """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly.
 
-        The quanta of ``H`` and ``D`` are first the inductive ones (no pass over the data); only if
-        those do not fit are the actual quanta measured (a few passes over ``H`` and ``D``).
+        Bounds and quanta of ``H`` and ``D`` are first the inductive ones (no pass over the data); if
+        those do not fit, the actual magnitudes are measured (reductions), then the actual quanta.
         """
         if not self.exact:
             return False
@@ -707,12 +708,13 @@ class _Cert:
             return False
         if self.qx is None:
             self._start()
-        for measured in (False, True):
-            if measured:
-                self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
-                self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
+        for stage in range(3):      # inductive; measured magnitudes (cheap); measured quanta
+            if stage == 1:
                 self.hmax = np.minimum(self.hmax, _cols_max(H))
                 self.dmax = np.minimum(self.dmax, _cols_max(D))
+            elif stage == 2:
+                self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
+                self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
             self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(A, b, self.hmax, self.dmax)
             self.exact = _fits_all(self.Zb, self.qZ) and _fits_all(self.DZb, self.qDZ)
             if self.exact:
