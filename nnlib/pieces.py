@@ -20,25 +20,43 @@ differs on its two sides: the maximal affine pieces are the segments between bre
 (floats convert exactly), so every comparison is exact; it is the oracle the float mode is
 tested against.
 
+Float mode is *exact or refuses*: it never returns a count that differs from ``exact=True``.
+
+* While all data are dyadic with few enough bits (the sawtooth, Yarotsky's square, float16
+  weights), float64 arithmetic is exact and a cheap certificate, kept per neuron and layer, says
+  so: signs, zeros and coincident knots are then decided exactly in float.
+* Otherwise float decides only what it decides with a margin: a pre-activation with
+  ``|z| <= ZERO_RTOL`` × its magnitude (a float ``0.0`` included), two knots within
+  ``KNOT_RTOL × max|x|`` of each other, or output slopes within ``SLOPE_RTOL`` are *uncertain*.
+  Around each uncertain knot the same propagation is re-run in rational arithmetic on a small
+  window between its neighbouring knots, and the exact knots, values and slopes replace the float
+  ones there. Beyond ``EXACT_WORK`` rational operations float mode raises a ``ValueError`` that
+  suggests ``exact=True``. (Two float slopes that are bit-identical are taken to be equal.)
+
+The same engine runs ``B`` networks of one shape at once (:func:`batched_states`, for recording
+training); a network of a batch with an uncertain decision is re-run on its own.
+
 Performance (``benchmarks/bench_pieces.py``, results in ``benchmarks/results/pieces.md``): the
 new knots of a layer arrive in segment order, so they are *merged* into the old ones, never
 re-sorted; arrays are freed as soon as their successor exists and elementwise work is done in
 place. When every segment is split exactly once (the sawtooth, Yarotsky's square) the new knots
 are written straight into the odd rows of the merged arrays. With many knots the ``(K, n)``
 arrays are column-major, so each pass runs along the long knot axis. Activation-region
-bookkeeping is only done for :func:`count_activation_regions`. The same propagation for many
-networks at once (to record training at every step) is in :mod:`nnlib.tracking`.
+bookkeeping is only done for :func:`count_activation_regions`. :mod:`nnlib.tracking` presents
+:func:`network_state` and :func:`batched_states` of this module to the chapters.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from ._validate import check_interval, check_int
+from ._validate import as_real_array, check_flag, check_int, check_interval, check_network
 from .networks import ReLUNetwork
 
+# network_state and batched_states (public, defined below) are presented by nnlib.tracking.
 __all__ = [
     "breakpoints",
     "count_pieces",
@@ -50,12 +68,22 @@ __all__ = [
 
 # Slopes are propagated by the chain rule (not by finite differences), so two segments with the
 # same activation pattern get bit-identical slopes. Different patterns whose slopes agree
-# mathematically (a kink whose effect is cancelled downstream) may differ by rounding; this
-# relative tolerance merges those in float mode. Exact mode compares exactly.
+# mathematically (a kink whose effect is cancelled downstream) may differ by rounding; slopes this
+# close are compared exactly (see below). Exact mode compares exactly.
 SLOPE_RTOL = 1e-9
-# Float mode only: new knots closer than this (relative to the largest |knot|) are one knot.
-# Interpolation puts a zero within a few ulps of the scale; genuine gaps are many orders larger.
+# Float mode is exact-or-refuse. Float arithmetic decides only what it decides with a wide margin;
+# everything closer is decided exactly (rational arithmetic on a small window around the few
+# affected knots) or refused with a ValueError. The margins:
+# * two adjacent knots closer than KNOT_RTOL × (the larger |x| of their neighbouring knots) may be
+#   one knot or two (interpolated zeros carry rounding relative to the segment they were found in);
 KNOT_RTOL = 2.0**-40
+# * a non-zero pre-activation with |z| <= ZERO_RTOL × (|A_i|·max|h| + |b_i|) may have the wrong
+#   sign (a missed or spurious crossing at that knot);
+ZERO_RTOL = 2.0**-40
+# * slopes that differ by at most SLOPE_RTOL (relative), including exactly equal slopes at a knot,
+#   may or may not change there (a kink cancelled downstream).
+# Exact decisions cost rational operations; float mode refuses beyond this many (about 1 s).
+EXACT_WORK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -77,17 +105,6 @@ class LayerKnots:
     x: np.ndarray
     z: np.ndarray
     slope: np.ndarray
-
-
-def _check_univariate(net) -> ReLUNetwork:
-    if not isinstance(net, ReLUNetwork):
-        raise TypeError(f"net must be a ReLUNetwork, got {type(net).__name__}")
-    if net.widths[0] != 1 or net.widths[-1] != 1:
-        raise ValueError(
-            f"net must have one input and one output (widths (1, …, 1)), got widths {net.widths}; "
-            "piece counting here is for univariate networks"
-        )
-    return net
 
 
 def _to_exact(a: np.ndarray) -> np.ndarray:
@@ -163,7 +180,7 @@ def _sort_within_segments(nseg, nx, *arrays):
     return nseg, nx, tuple(out)
 
 
-def _split_every_segment(parts, zero):
+def _split_every_segment(parts, zero, cert=None):
     """Merge step when every bounded segment holds exactly one crossing (``K - 1`` new knots).
 
     ``parts = [x, Z, DZ, edge, f, seg]`` (``f`` flat crossing indices, ``seg = f // n``) is
@@ -179,15 +196,19 @@ def _split_every_segment(parts, zero):
         del g
         t = np.subtract(Z[:-1, neu], Z[1:, neu])
         np.divide(Z[:-1, neu], t, out=t)          # t = z0 / (z0 - z1) ∈ [0, 1]
+        if cert is not None:
+            cert.knots(t)
     else:
-        t = _segment_t(Z, g, seg, neu)
+        t = _segment_t(Z, g, seg, neu, cert)
         del g
     x2 = np.empty(M, dtype=x.dtype)
     x2[0::2] = x
     xn = x2[1::2]
     np.subtract(x[1:], x[:-1], out=xn)
     xn *= t
-    xn += x[:-1]                                  # x0 + t (x1 - x0)
+    xn += x[:-1]                                  # x0 + t (x1 - x0) >= x0 (t >= 0)
+    if xn.dtype != object and not (cert is not None and cert.exact):   # (exact: no rounding)
+        np.minimum(xn, x[1:], out=xn)             # rounding must not leave the segment
     del x, xn
     order = _order(Z)
     Z2 = np.empty((M, n), dtype=Z.dtype, order=order)
@@ -225,7 +246,7 @@ def _split_every_segment(parts, zero):
     return x2, Z2, DZ2, edge
 
 
-def _segment_t(Z, g, seg, neu):
+def _segment_t(Z, g, seg, neu, cert=None):
     """``t = z0 / (z0 - z1)`` of the one crossing neuron of every segment, in segment order."""
     K = Z.shape[0]
     Zt = Z.T                                      # (n, K); contiguous if Z is column-major
@@ -240,6 +261,8 @@ def _segment_t(Z, g, seg, neu):
     del idx, Zt, Zf
     np.subtract(z0, z1, out=z1)
     np.divide(z0, z1, out=z0)                     # t = z0 / (z0 - z1) ∈ [0, 1]
+    if cert is not None:
+        cert.knots(z0)
     del z1
     if seg.shape[0] and (seg[0] != 0 or seg[-1] != K - 2 or not np.all(seg[1:] > seg[:-1])):
         t = np.empty(K - 1, dtype=z0.dtype)
@@ -249,7 +272,7 @@ def _segment_t(Z, g, seg, neu):
     return t
 
 
-def _split_general(parts, bounded, zero):
+def _split_general(parts, bounded, zero, batch=None, cert=None):
     """Merge step in general: any number of crossings per segment, rays on the whole line.
 
     ``parts`` as in :func:`_split_every_segment`. Returns the merged knots, values and slopes
@@ -262,12 +285,17 @@ def _split_general(parts, bounded, zero):
     z1 = Z[seg + 1, neu]
     np.subtract(z0, z1, out=z1)
     t = np.divide(z0, z1, out=z0)                 # t = z0 / (z0 - z1) ∈ [0, 1]
+    if cert is not None:
+        cert.knots(t)
     del z1
     x0 = x[seg]
     x1 = x[seg + 1]
     nx = x1 - x0
     nx *= t
     nx += x0                                      # x0 + t (x1 - x0)
+    if nx.dtype != object:                        # rounding must not leave the segment
+        np.minimum(nx, x1, out=nx)
+        np.maximum(nx, x0, out=nx)
     del x0, x1
     nZ = Z[seg]
     tmp = Z[seg + 1]
@@ -290,6 +318,8 @@ def _split_general(parts, bounded, zero):
             r = ends[side, rneu] / slopes[side, rneu]
             rx = x[[0, -1]][side] - r
             rZ = ends[side] - r[:, None] * slopes[side]
+            if cert is not None:
+                cert.rays(x[[0, -1]], ends, slopes, side, rneu, r, rx, rZ)
             nl = int(np.count_nonzero(on_ray[0]))
             nx = np.concatenate((rx[:nl], nx, rx[nl:]))
             nZ = np.concatenate((rZ[:nl], nZ, rZ[nl:]))
@@ -301,6 +331,15 @@ def _split_general(parts, bounded, zero):
     nZ[np.arange(n_new), neu] = zero              # the crossing neuron is exactly 0
     del neu
     nseg, nx, (nZ,) = _sort_within_segments(nseg, nx, nZ)
+    if batch is not None:                         # new knots belong to their segment's network
+        gid = batch["gid"]
+        gid2 = np.empty(K + n_new, dtype=gid.dtype)
+        pos = nseg + np.arange(n_new)
+        gid2[pos] = gid[nseg]
+        keep = np.ones(K + n_new, dtype=bool)
+        keep[pos] = False
+        gid2[keep] = gid
+        batch["gid"] = gid2
     # New knot i goes right after old knot nseg[i] - 1.
     M = K + n_new
     is_new = np.zeros(M, dtype=bool)
@@ -326,33 +365,68 @@ def _split_general(parts, bounded, zero):
     return x2, Z2, DZ2, edge
 
 
-def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
+def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=None, depth=0, batch=None,
+           cert=None):
     """Propagate one hidden layer ``z = A h + b`` followed by the ReLU, in place where possible.
 
     ``state = [x, H, D, edge]`` holds the sorted knots, the layer input at the knots, its slope on
     the ``K + 1`` segment rows (rays included) and, if ``want_edge``, the knots where an earlier
     layer's activation pattern changes. The list is emptied and refilled, so that the old arrays
     are freed as soon as they are no longer needed (peak memory is what limits the sawtooth).
+
+    Float mode passes the ``oracle`` (:class:`_Oracle`) that decides the uncertain cases exactly.
+    ``batch`` (float mode, bounded interval) propagates ``B`` networks of one shape at once:
+    ``A`` is ``(B, N_j, N_{j-1})``, ``b`` is ``(B, N_j)``, ``batch["gid"]`` says which network each
+    knot belongs to (network ``g``'s knots are consecutive) and a network with an uncertain case is
+    only marked in ``batch["unsure"]`` (it is then re-run on its own, with the oracle).
     """
     x, H, D, edge = state
     state.clear()
+    spans = []
+    if oracle is not None or batch is not None:
+        # Float mode: a magnitude bound max|A| N_{j-1} max|h| + max|b| of the pre-activations (one
+        # scalar: column-wise thresholds cost more than the matrix product at these sizes). After
+        # a ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
+        certified = cert is not None and cert.layer(A, b, H, D)
+        if not certified:
+            hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
+            thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
+    if batch is not None:
+        gid = batch["gid"]
+        Z, DZ = _batch_matmul(H, D, A, gid)
+        Z += b[gid]
     # Many knots: column-major (K, n) arrays, so that each neuron's values are contiguous and the
     # elementwise passes below run along the long knot axis instead of rows of length n. Few
     # knots (call overhead dominates): row-major, which numpy handles with less per-call work.
-    if x.shape[0] >= _SMALL:
+    elif x.shape[0] >= _SMALL:
         Z = (A @ H.T).T
         DZ = (A @ D.T).T
+        Z += b
     else:
         Z = H @ A.T
         DZ = D @ A.T
-    del H, D
-    Z += b
+        Z += b
+    del D
     K, n = Z.shape
+    if (oracle is not None or batch is not None) and not certified:
+        # Pre-activations so close to zero (0 included) that their float sign is uncertain:
+        # decide exactly around those knots (a crossing there may be missing or spurious).
+        tiny = _tiny_rows(Z, thresh)
+        if tiny.shape[0]:
+            tiny = _uncertain_rows(tiny, Z, H, A, b, None if batch is None else gid)
+        if batch is not None:
+            batch["unsure"][gid[tiny]] = True
+        else:
+            spans.extend(_spans(x, tiny, bounded))
+        del tiny
+    del H
 
     # 1. New knots: strict sign changes inside bounded segments, at the exact zero of the segment.
     cross = _crossings(Z)
+    if batch is not None:
+        cross &= (gid[:-1] == gid[1:])[:, None]   # only segments inside one network
     fast = False
-    if bounded and K >= 2:
+    if bounded and K >= 2 and batch is None:
         g = np.flatnonzero(cross.T)               # neuron-major: g = neu (K - 1) + seg
         if g.shape[0] == K - 1:
             if g[0] // (K - 1) == g[-1] // (K - 1):
@@ -370,7 +444,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
         del cross
         parts = [x, Z, DZ, edge, g, seg, neu]
         del x, Z, DZ, edge, g, seg, neu
-        x, Z, DZ, edge = _split_every_segment(parts, zero)
+        x, Z, DZ, edge = _split_every_segment(parts, zero, cert)
     else:
         f = np.flatnonzero(cross)                 # segment-major: f = seg n + neu
         del cross
@@ -378,23 +452,36 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
         del f
         parts = [x, Z, DZ, edge, seg, neu]
         del x, Z, DZ, edge, seg, neu
-        x, Z, DZ, edge = _split_general(parts, bounded, zero)
+        x, Z, DZ, edge = _split_general(parts, bounded, zero, batch, cert)
     if x.shape[0] > K:
-        # Coincident knots (two neurons vanish at the same point): keep one, zero for both.
-        # In float mode the interpolated zeros of such neurons differ by rounding (e.g. -4e-16
-        # and 0.0), so knots within KNOT_RTOL of the knot scale count as coincident (the knots
-        # are sorted, so the scale max|x| is attained at an end).
-        dup = _coincident(x, isinstance(zero, Fraction))
-        if dup is not None:
-            keep = np.concatenate([[True], ~dup])
-            starts = np.flatnonzero(keep)
-            zeros = np.logical_or.reduceat(Z == 0, starts, axis=0)
-            x, Z = x[keep], Z[keep]
-            Z[zeros] = zero
-            DZ = DZ[np.concatenate([keep, [True]])]
-            if want_edge:
-                edge = np.logical_or.reduceat(edge, starts)
-        del dup
+        if (oracle is None and batch is None) or (cert is not None and cert.exact):
+            # Exact (or certified exact) arithmetic: coincident knots (two neurons vanish at one point): keep one, zero for both.
+            dup = x[1:] == x[:-1]
+            if batch is not None:
+                dup &= batch["gid"][1:] == batch["gid"][:-1]
+            if dup.any():
+                keep = np.concatenate([[True], ~dup])
+                starts = np.flatnonzero(keep)
+                zeros = np.logical_or.reduceat(Z == 0, starts, axis=0)
+                x, Z = x[keep], Z[keep]
+                Z[zeros] = zero
+                DZ = DZ[np.concatenate([keep, [True]])]
+                if batch is not None:
+                    batch["gid"] = batch["gid"][keep]
+                if want_edge:
+                    edge = np.logical_or.reduceat(edge, starts)
+            del dup
+        else:
+            # Float mode: knots closer than KNOT_RTOL × max|x| may be one knot or two (their
+            # interpolated positions carry rounding): decided exactly below, never merged by a tolerance.
+            close = _close_pairs(x)
+            if close is not None and batch is not None:
+                gid = batch["gid"]
+                close = close[gid[close] == gid[close + 1]]
+                batch["unsure"][gid[close]] = True
+            elif close is not None:
+                spans.extend(_spans(x, np.unique(np.concatenate([close, close + 1])), bounded))
+            del close
 
     if record is not None:
         record.append(LayerKnots(x, Z.copy(), DZ.copy()))
@@ -426,17 +513,400 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record):
     else:
         np.maximum(Z, 0.0, out=Z)
     state.extend([x, Z, DZ, edge])
+    if cert is not None and cert.exact:
+        cert.done()
+    if spans:
+        oracle.resolve(state, record, spans, depth, bounded)
+
+
+def _batch_matmul(H, D, A, gid):
+    """``Z = H A_gᵀ`` at each knot and ``DZ = D A_gᵀ`` on each segment row, ``g`` the knot's network."""
+    K = H.shape[0]
+    B, n, m = A.shape
+    if m == 1:                                    # input layer: an outer product per knot
+        Ag = A[:, :, 0][gid]
+        return H * Ag, np.concatenate([D[:1] * Ag[:1], D[1:] * Ag])
+    if n == 1:                                    # output layer: a dot product per knot
+        Ag = A[:, 0, :][gid]
+        return (np.einsum("km,km->k", H, Ag)[:, None],
+                np.concatenate([D[:1] @ Ag[0][:, None], np.einsum("km,km->k", D[1:], Ag)[:, None]]))
+    Z = np.empty((K, n))
+    DZ = np.empty((K + 1, n))
+    bounds = np.searchsorted(gid, np.arange(B + 1))
+    DZ[0] = D[0] @ A[0].T
+    for g in range(B):   # one small BLAS product per network beats one gathered einsum
+        r0, r1 = bounds[g], bounds[g + 1]
+        np.matmul(H[r0:r1], A[g].T, out=Z[r0:r1])
+        np.matmul(D[r0 + 1:r1 + 1], A[g].T, out=DZ[r0 + 1:r1 + 1])   # row k: segment ending at knot k
+    return Z, DZ
+
+
+def _tiny_rows(Z, thresh):
+    """Rows (knots) where some pre-activation has ``|z| <= thresh`` (exact zeros included: a float
+    0 may be a rounded non-zero)."""
+    K = Z.shape[0]
+    if K <= _BLOCK:
+        small = np.abs(Z)
+        if small.min() > thresh:
+            return np.zeros(0, dtype=np.intp)
+        small = small <= thresh
+        return np.flatnonzero(small.any(axis=1))
+    rows = []
+    for r0 in range(0, K, _BLOCK):
+        Zb = Z[r0:r0 + _BLOCK]
+        small = np.abs(Zb) <= thresh
+        if small.any():
+            hit = np.flatnonzero(small.any(axis=1))
+            if hit.shape[0]:
+                rows.append(hit + r0)
+    return np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+
+
+def _uncertain_rows(rows, Z, H, A, b, gid):
+    """Of the candidate ``rows``, those with an entry ``|z| <= ZERO_RTOL × (|A_i|·|h| + |b_i|)``
+    whose bound is positive (a 0 made of zero terms only — a dead input and no bias — is exact)."""
+    Hr = np.abs(H[rows])
+    if gid is None:
+        M = Hr @ np.abs(A).T
+        M += np.abs(b)
+    else:
+        g = gid[rows]
+        M = np.einsum("km,knm->kn", Hr, np.abs(A)[g])
+        M += np.abs(b)[g]
+    M *= ZERO_RTOL
+    flag = (np.abs(Z[rows]) <= M) & (M > 0)
+    return rows[flag.any(axis=1)]
+
+
+def _close_pairs(x):
+    """``k`` such that knots ``k`` and ``k + 1`` are within ``KNOT_RTOL × max|x|``; ``None`` if none.
+
+    Scanned in blocks, so that the common case (no close knots) needs no full-size temporary.
+    """
+    tol = KNOT_RTOL * max(-x[0], x[-1])             # max |x| of sorted knots
+    n = x.shape[0] - 1
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(n, r0 + _BLOCK)
+        if (x[r0 + 1:r1 + 1] - x[r0:r1] <= tol).any():
+            return np.flatnonzero(x[1:] - x[:-1] <= tol)
+    return None
+
+
+def _spans(x, rows, bounded):
+    """``(lo, hi)`` around each knot ``x[rows]``: from the midpoint to its left neighbour to the one
+    to its right (an end of a bounded interval is its own bound; on the line, one |x| + 1 beyond)."""
+    out = []
+    K = x.shape[0]
+    for k in np.asarray(rows).tolist():
+        lo = x[k - 1] + (x[k] - x[k - 1]) / 2 if k > 0 else (x[0] if bounded else x[0] - (abs(x[0]) + 1.0))
+        hi = x[k] + (x[k + 1] - x[k]) / 2 if k < K - 1 else (x[-1] if bounded else x[-1] + (abs(x[-1]) + 1.0))
+        out.append((float(lo), float(hi)))
+    return out
+
+
+_NOQ = -4096                                     # quantum of an all-zero array ("no constraint")
+
+
+def _quantum(a) -> int:
+    """Smallest ``q`` with every entry of ``a`` an integer multiple of ``2^-q`` (float64)."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    a = a[a != 0]
+    if a.size == 0:
+        return _NOQ
+    m, e = np.frexp(a)
+    M = np.abs(m * 2.0**53).astype(np.int64)     # a = ±M 2^(e-53), M < 2^53 an integer
+    tz = np.frexp((M & -M).astype(np.float64))[1] - 1
+    return int(np.max(53 - e - tz))
+
+
+def _is_multiple(a, q: int) -> bool:
+    """Whether every entry of ``a`` is an integer multiple of ``2^-q`` (scaling by 2^q is exact)."""
+    y = np.ldexp(a, q)
+    return bool(np.array_equal(np.rint(y), y))
+
+
+def _fits(bound: float, q: int) -> bool:
+    """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s."""
+    return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52)
+
+
+def _quanta(a) -> np.ndarray:
+    """Elementwise :func:`_quantum` (``_NOQ`` for zeros), as an int64 array of ``a``'s shape."""
+    a = np.asarray(a, dtype=np.float64)
+    m, e = np.frexp(a)
+    M = np.abs(m * 2.0**53).astype(np.int64)
+    tz = np.frexp((M & -M).astype(np.float64))[1] - 1
+    return np.where(a != 0, 53 - e - tz, _NOQ)
+
+
+def _fits_all(bounds, qs) -> bool:
+    """:func:`_fits` for every pair of a bound and a quantum."""
+    bounds = np.asarray(bounds, dtype=np.float64)
+    if not np.all(np.isfinite(bounds)):
+        return False
+    return bool(np.all((bounds == 0) | (np.frexp(bounds)[1] + np.asarray(qs) <= 52)))
+
+
+def _few_bits(a) -> bool:
+    """Whether ``a`` survives a float32 round trip (at most 24 significant bits): a cheap
+    necessary test before the exactness certificate (random float64 weights fail it at once)."""
+    with np.errstate(over="ignore"):              # huge values become inf: then not equal
+        return bool(np.array_equal(a.astype(np.float32), a))
+
+
+def _cols_max(a) -> np.ndarray:
+    """Per-column max |a| without a full-size temporary."""
+    return np.maximum(a.max(axis=0), -a.min(axis=0)) if a.shape[0] else np.zeros(a.shape[1])
+
+
+class _Cert:
+    """Dyadic exactness certificate of a float propagation (the sawtooth and other constructions).
+
+    While every weight, bias, knot, value and slope is an integer multiple of ``2^-q`` small enough
+    that all products and partial sums fit in 53 bits, float64 arithmetic *is* rational
+    arithmetic: signs, zeros and coincidences are then exact and need no margin. Quanta are kept
+    per neuron (a column of ``H`` or ``D``) and tracked layer by layer from the weights' quanta;
+    a new knot ``x0 + t (x1 − x0)`` keeps the certificate when ``t`` is a multiple of ``2^-q_t``
+    (checked on all knots) and ``t (z0 − z1) == z0`` exactly (``t`` is the exact zero). Once a
+    check fails, the run continues under the margins of float mode and the exact decisions
+    (:class:`_Oracle`).
+    """
+
+    def __init__(self, x):
+        self.exact = True
+        self.x = x                                # quanta set up at the first layer (if needed)
+        self.qx = None
+
+    def _start(self):
+        x = self.x
+        self.qx = _quantum(x)
+        self.qH, self.qD = np.array([self.qx]), np.array([0])
+        self.qt = _NOQ
+        self.Xmax = float(np.abs(x).max())
+        self.hmax, self.dmax = np.array([self.Xmax]), np.array([1.0])   # per column of H, D
+        del self.x
+
+    def _bounds(self, A, b, hmax, dmax):
+        QA, qb = _quanta(A), _quanta(b)
+        if QA.ndim == 3:                          # a batch: the worst network per entry
+            QA, qb, A, b = QA.max(axis=0), qb.max(axis=0), np.abs(A).max(axis=0), np.abs(b).max(axis=0)
+        absA = np.abs(A)
+        qZ = np.maximum((self.qH[None, :] + QA).max(axis=1), qb)
+        qDZ = (self.qD[None, :] + QA).max(axis=1)
+        return qZ, qDZ, absA @ hmax + np.abs(b), absA @ dmax
+
+    def layer(self, A, b, H, D) -> bool:
+        """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly.
+
+        Bounds and quanta of ``H`` and ``D`` are first the inductive ones (no pass over the data); if
+        those do not fit, the actual magnitudes are measured (reductions), then the actual quanta.
+        """
+        if not self.exact:
+            return False
+        if not (_few_bits(A) and _few_bits(b)):   # random float weights: give up at once
+            self.exact = False
+            return False
+        if self.qx is None:
+            self._start()
+        for stage in range(3):      # inductive; measured magnitudes (cheap); measured quanta
+            if stage == 1:
+                self.hmax = np.minimum(self.hmax, _cols_max(H))
+                self.dmax = np.minimum(self.dmax, _cols_max(D))
+            elif stage == 2:
+                self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
+                self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
+            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(A, b, self.hmax, self.dmax)
+            self.exact = _fits_all(self.Zb, self.qZ) and _fits_all(self.DZb, self.qDZ)
+            if self.exact:
+                break
+        self.qt = 0
+        return self.exact
+
+    def knots(self, t) -> bool:
+        """New knots at ``t = z0 / (z0 − z1)`` of their segments: still exact?
+
+        ``z0`` and ``d = z0 − z1`` are exact multiples of ``2^-q_Z`` with ``|d| 2^(q_Z + q_t) < 2^52``
+        (the fits test), so two different fractions ``z0 / d`` and ``P / 2^q_t`` differ by more
+        than ``2^-53 >= |rounding error of t|``: a computed ``t`` that is a multiple of ``2^-q_t``
+        *is* the exact zero, and ``x0 + t (x1 − x0)``, ``Z0 + t (Z1 − Z0)`` are exact too.
+        """
+        if not self.exact or t.shape[0] == 0:
+            return self.exact
+        lo, hi = float(t.min()), float(t.max())
+        qt = max(0, _quantum([lo, hi]), _quantum(t[:64]), _quantum(t[-64:]))
+        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and _fits_all(2 * self.Zb, self.qZ + qt)
+                      and (lo == hi or _is_multiple(t, qt)))
+        self.qt = max(self.qt, qt)
+        return self.exact
+
+    def rays(self, xend, ends, slopes, side, rneu, r, rx, rZ) -> bool:
+        """Knots on the rays at ``x_end − z/dz``: verified in rational arithmetic (at most 2 N)."""
+        if not self.exact:
+            return False
+        F = Fraction
+        for i in range(r.shape[0]):
+            e, sl, rr = ends[side[i]], slopes[side[i]], F(float(r[i]))
+            ok = (F(float(rx[i])) == F(float(xend[side[i]])) - rr
+                  and F(float(e[rneu[i]])) == rr * F(float(sl[rneu[i]]))     # the exact zero
+                  and all(F(float(rZ[i, c])) == F(float(e[c])) - rr * F(float(sl[c]))
+                          for c in range(e.shape[0])))
+            if not ok:
+                self.exact = False
+                return False
+        self.Xmax = max(self.Xmax, float(np.abs(rx).max()))
+        self.qx = max(self.qx, _quantum(rx))
+        self.qZ = np.maximum(self.qZ, _quanta(rZ).max(axis=0))
+        self.Zb = np.maximum(self.Zb, np.abs(rZ).max(axis=0))
+        return True
+
+    def slopes(self, A, D) -> bool:
+        """Whether the output slopes ``D Aᵀ`` are computed exactly."""
+        if not self.exact or not _few_bits(A):
+            return False
+        if self.qx is None:                       # no hidden layer
+            self._start()
+        _, qDZ, _, DZb = self._bounds(A, np.zeros(A.shape[:-1]), np.zeros(A.shape[-1]), self.dmax)
+        return _fits_all(DZb, qDZ)
+
+    def done(self):
+        """After the split: quanta of the next layer's input, knots and slopes."""
+        qt = max(self.qt, 0)
+        self.qx += qt
+        self.qH = self.qZ + qt
+        self.qD = self.qDZ
+        self.hmax, self.dmax = self.Zb, self.DZb        # after the ReLU: |h| <= |z|, |dh| <= |dz|
+
+
+class _Oracle:
+    """Exact decisions for float mode: rational re-runs of the first layers on small windows.
+
+    Float propagation decides every sign and every knot order that it decides with a wide margin
+    (``ZERO_RTOL``, ``KNOT_RTOL``, ``SLOPE_RTOL``). Around the few knots where it does not, the
+    same propagation is re-run in rational arithmetic on a window between the neighbouring knots
+    and its exact knots, values and slopes (rounded once to float64) replace the float ones there.
+    The work is counted; beyond ``EXACT_WORK`` rational operations float mode refuses.
+    """
+
+    def __init__(self, net, bounded):
+        self.net, self.bounded = net, bounded
+        self.layers = None
+        self.work = 0
+        self.exact_slopes = False
+
+    def charge(self, knots, depth):
+        have = 0 if self.layers is None else len(self.layers)
+        sizes = [A.size for A, _ in self.net.layers[:depth]]
+        self.work += knots * sum(sizes) + sum(A.size + b.size for A, b in self.net.layers[have:depth])
+        if self.work > EXACT_WORK:
+            raise ValueError(
+                f"float mode cannot certify this count: knots or slopes too close to decide in float64 "
+                f"need about {self.work:.2g} exact rational operations (more than EXACT_WORK = "
+                f"{EXACT_WORK:.0e}); pass exact=True to count in rational arithmetic")
+        if self.layers is None:
+            self.layers = []
+        for A, b in self.net.layers[len(self.layers):depth]:      # only the layers needed
+            self.layers.append((_to_exact(A), _to_exact(b)))
+
+    def run(self, lo, hi, depth, record):
+        """Exact state ``[x, H, D, edge]`` after hidden layers ``1..depth`` on ``[lo, hi]``."""
+        x, H, D = _initial_state((lo, hi), True)
+        state = [x, H, D, np.zeros(2, dtype=bool)]
+        for A, b in self.layers[:depth]:
+            _layer(state, A, b, True, Fraction(0), True, record)
+        return state
+
+    def windows(self, x, spans):
+        """Disjoint windows ``(i0, i1, lo, left_in, hi, right_in)``: knots ``i0..i1`` lie strictly
+        inside ``(lo, hi)`` (or include an end of a bounded interval, ``left_in``/``right_in``)."""
+        K = x.shape[0]
+        ranges = []
+        for lo, hi in spans:
+            i0 = min(int(np.searchsorted(x, lo, "left")), K - 1)
+            i1 = max(int(np.searchsorted(x, hi, "right")) - 1, i0)
+            ranges.append([i0, i1])
+        ranges.sort()
+        merged = []
+        for i0, i1 in ranges:
+            if merged and i0 <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], i1)
+            else:
+                merged.append([i0, i1])
+        out = []
+        for i0, i1 in merged:
+            while True:       # widen until both bounds fall strictly between two distinct knots
+                if i0 == 0:
+                    lo, li = (x[0], True) if self.bounded else (x[0] - (abs(x[0]) + 1.0), False)
+                    break
+                lo, li = x[i0 - 1] + (x[i0] - x[i0 - 1]) / 2, False
+                if x[i0 - 1] < lo < x[i0]:
+                    break
+                i0 -= 1
+            while True:
+                if i1 == K - 1:
+                    hi, ri = (x[-1], True) if self.bounded else (x[-1] + (abs(x[-1]) + 1.0), False)
+                    break
+                hi, ri = x[i1] + (x[i1 + 1] - x[i1]) / 2, False
+                if x[i1] < hi < x[i1 + 1]:
+                    break
+                i1 += 1
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ValueError("float mode cannot certify this count: knots near the float64 "
+                                 "overflow threshold; pass exact=True")
+            if out and i0 <= out[-1][1]:
+                p = out.pop()
+                i0, lo, li = p[0], p[2], p[3]
+            out.append((i0, i1, float(lo), li, float(hi), ri))
+        return out
+
+    def resolve(self, state, record, spans, depth, bounded):
+        """Replace the float knots, values and slopes inside the windows by exact ones."""
+        x, H, D, edge = state
+        state.clear()
+        wins = self.windows(x, spans)
+        rec = record[-1] if record is not None else None
+        Zr, DZr = (rec.z, rec.slope) if rec is not None else (None, None)
+        for i0, i1, lo, li, hi, ri in reversed(wins):
+            self.charge(i1 - i0 + 3, depth)
+            sub = [] if rec is not None else None
+            xe, He, De, ee = self.run(Fraction(lo), Fraction(hi), depth, sub)
+            s, e, n = (0 if li else 1), (len(xe) if ri else len(xe) - 1), len(xe)
+            keep_l, keep_r = i1 + 1, i1 + 2 - ri
+            x = np.concatenate([x[:i0], xe[s:e].astype(np.float64), x[keep_l:]])
+            H = np.concatenate([H[:i0], He[s:e].astype(np.float64), H[keep_l:]])
+            D = np.concatenate([D[:i0 + li], De[1:n].astype(np.float64), D[keep_r:]])
+            if edge is not None:
+                edge = np.concatenate([edge[:i0], ee[s:e], edge[keep_l:]])
+            if rec is not None:
+                Zr = np.concatenate([Zr[:i0], sub[-1].z[s:e].astype(np.float64), Zr[keep_l:]])
+                DZr = np.concatenate([DZr[:i0 + li], sub[-1].slope[1:n].astype(np.float64), DZr[keep_r:]])
+        if rec is not None:
+            record[-1] = LayerKnots(x, Zr, DZr)
+        state.extend([x, H, D, edge])
+
+    def breakpoint_windows(self, x, spans, depth):
+        """Exact breakpoints inside each window around ambiguous output slopes."""
+        wins = self.windows(x, spans)
+        found = []
+        for i0, i1, lo, li, hi, ri in wins:
+            self.charge(i1 - i0 + 3, depth)
+            xe, He, De, _ = self.run(Fraction(lo), Fraction(hi), depth - 1, None)
+            A = self.layers[depth - 1][0]
+            slope = (A @ De.T).T[:, 0]
+            inner = slope[1:-2] != slope[2:-1]      # interior knots of the window (ends excluded)
+            found.append((i0, i1, xe[1:-1][inner].astype(np.float64)))
+        return found
 
 
 def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
-    """Propagate through all layers; return knots, output values, output slopes, edges, bounded."""
-    net = _check_univariate(net)
+    """Propagate through all layers; return knots, output values, output slopes, edges, bounded, oracle."""
+    net = check_network(net, univariate=True)
     interval = check_interval(interval)
-    if not isinstance(exact, bool):
-        raise TypeError(f"exact must be True or False, got {type(exact).__name__}")
+    exact = check_flag(exact, "exact")
     bounded = interval is not None
     zero = Fraction(0) if exact else 0.0
+    oracle = None if exact else _Oracle(net, bounded)
     x, H, D = _initial_state(interval, exact)
+    cert = None if exact else _Cert(x)
     # True where the activation pattern changes (only tracked for count_activation_regions).
     state = [x, H, D, np.zeros(x.shape[0], dtype=bool) if want_edge else None]
     del x, H, D
@@ -445,10 +915,12 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         if exact:
             A, b = _to_exact(A), _to_exact(b)
         if j < len(layers):
-            _layer(state, A, b, bounded, zero, want_edge, record)
+            _layer(state, A, b, bounded, zero, want_edge, record, oracle, j, cert=cert)
             continue
         x, H, D, edge = state
         state.clear()
+        if oracle is not None:
+            oracle.exact_slopes = cert.slopes(A, D)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:
@@ -458,38 +930,26 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         del H
         if record is not None:
             record.append(LayerKnots(x, Z, DZ))
-        return x, (None if Z is None else Z[:, 0]), DZ[:, 0], edge, bounded
+        return x, (None if Z is None else Z[:, 0]), DZ[:, 0], edge, bounded, oracle
     raise AssertionError("unreachable")
 
 
-def _coincident(x, exact):
-    """``dup[k]``: knot ``k + 1`` coincides with knot ``k``; ``None`` if no two knots coincide.
-
-    Scanned in blocks, so that the common case (no coincidences) needs no full-size temporary.
-    """
-    if exact:
-        dup = x[1:] == x[:-1]
-        return dup if dup.any() else None
-    tol = KNOT_RTOL * max(-x[0], x[-1])             # max |x| of sorted knots
-    n = x.shape[0] - 1
-    for r0 in range(0, n, _BLOCK):
-        r1 = min(n, r0 + _BLOCK)
-        if (x[r0 + 1:r1 + 1] - x[r0:r1] <= tol).any():
-            return x[1:] - x[:-1] <= tol
-    return None
-
-
 def _changed(x, slope, bounded, exact):
-    """Interior knots (endpoints of a bounded interval excluded) where the output slope changes."""
+    """Interior knots (endpoints of a bounded interval excluded) where the output slope changes.
+
+    Float mode returns a third value: indices (into the returned knots) whose slope comparison is
+    within ``SLOPE_RTOL`` (including equal slopes), to be decided exactly.
+    """
     K = x.shape[0]
     if bounded:
         xs, left, right = x[1:K - 1], slope[1:K - 1], slope[2:K]
     else:
         xs, left, right = x, slope[:K], slope[1:K + 1]
     if exact:
-        return xs, left != right
+        return xs, left != right, None
     # |left − right| > SLOPE_RTOL max(|left|, |right|), in blocks (no full-size float temporaries).
     changed = np.empty(xs.shape[0], dtype=bool)
+    unsure = []
     for r0 in range(0, xs.shape[0], _BLOCK):
         r1 = min(xs.shape[0], r0 + _BLOCK)
         lb, rb = left[r0:r1], right[r0:r1]
@@ -497,7 +957,178 @@ def _changed(x, slope, bounded, exact):
         scale = np.maximum(np.abs(lb), np.abs(rb))
         scale *= SLOPE_RTOL
         np.greater(diff, scale, out=changed[r0:r1])
-    return xs, changed
+        # Float slopes that differ but by less than the margin: a kink that may be cancelled.
+        if np.count_nonzero(diff) != np.count_nonzero(changed[r0:r1]):
+            unsure.append(np.flatnonzero((diff > 0) & ~changed[r0:r1]) + r0)
+    return xs, changed, (np.concatenate(unsure) if unsure else None)
+
+
+def _breakpoints_of(x, slope, bounded, oracle, depth):
+    """Breakpoints from a finished propagation (float mode: exact decisions where slopes are too
+    close to call)."""
+    xs, changed, unsure = _changed(x, slope, bounded, oracle is None or oracle.exact_slopes)
+    if unsure is None:
+        return xs[changed]
+    rows = unsure + (1 if bounded else 0)              # indices into x
+    parts, last = [], 0
+    for i0, i1, exact_bps in oracle.breakpoint_windows(x, _spans(x, rows, bounded), depth):
+        j0, j1 = (i0 - 1, i1) if bounded else (i0, i1 + 1)   # the window's knots in xs
+        j0 = max(j0, 0)
+        parts.append(xs[last:j0][changed[last:j0]])
+        parts.append(exact_bps)
+        last = j1
+    parts.append(xs[last:][changed[last:]])
+    return np.concatenate(parts)
+
+
+def _breakpoints(net, interval, exact):
+    x, _, slope, _, bounded, oracle = _run(net, interval, exact, want_values=False)
+    return _breakpoints_of(x, slope, bounded, oracle, len(net.layers))
+
+
+def _segment_rows(gid, K):
+    """``True`` for segment rows ``k = 1..K-1`` whose two knots belong to one network."""
+    seg = np.zeros(K + 1, dtype=bool)
+    seg[1:K] = gid[:-1] == gid[1:]
+    return seg
+
+
+def _layer_stats(z, slope, gid, starts):
+    """Per network: max |∂z/∂x| over its segments and the number of neurons never > 0 at its knots."""
+    K = z.shape[0]
+    m = np.abs(slope[:K]).max(axis=1)
+    m[~_segment_rows(gid, K)[:K]] = 0.0
+    dead = (~np.logical_or.reduceat(z > 0, starts, axis=0)).sum(axis=1)
+    return np.maximum.reduceat(m, starts), dead
+
+
+def _state_one(net, interval) -> dict:
+    """:func:`network_state` of one network (float mode with exact decisions)."""
+    record: list = []
+    x, _, slope, edge, bounded, oracle = _run(net, interval, False, record=record, want_edge=True,
+                                              want_values=False)
+    L = len(net.layers)
+    gid, starts = np.zeros(x.shape[0], dtype=np.intp), np.zeros(1, dtype=np.intp)
+    max_slope, dead = np.zeros(L), np.zeros(L - 1, dtype=np.int64)
+    for j, rec in enumerate(record):
+        g = np.zeros(rec.x.shape[0], dtype=np.intp)
+        m, d = _layer_stats(rec.z if j < L - 1 else np.ones((rec.x.shape[0], 1)), rec.slope, g, starts)
+        max_slope[j] = m[0]
+        if j < L - 1:
+            dead[j] = d[0]
+    del gid
+    bps = _breakpoints_of(x, slope, bounded, oracle, L)
+    regions = int(np.count_nonzero(edge[1:x.shape[0] - 1])) + 1
+    return {"pieces": int(bps.shape[0]) + 1, "regions": regions, "max_slope": max_slope, "dead": dead}
+
+
+def network_state(net, interval) -> dict:
+    """Exact pieces, regions, per-layer max slopes and dead neurons of ``net`` on ``interval``.
+
+    Chapter 2, section "The give-away" (the input derivatives of Assumption (B),
+    {prf:ref}`thm-sawtooth-pieces`) and Chapter 5 (what training records). One propagation of the
+    engine of this module (float mode: exact or refuse), bounded interval; tested in
+    ``tests/test_training.py`` and ``tests/test_engine.py``.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+        Univariate network.
+    interval : (a, b)
+        Finite ``a < b``.
+
+    Returns
+    -------
+    dict
+        ``pieces`` (int), ``regions`` (int), ``max_slope`` (float64, shape ``(L,)``: the
+        ``max_{i, x ∈ D} |∂z_{j,i}/∂x|`` of layer ``j``), ``dead`` (int64, shape ``(L-1,)``).
+    """
+    net = check_network(net, univariate=True)
+    interval = check_interval(interval, "interval", allow_none=False)
+    return _state_one(net, interval)
+
+
+def batched_states(layers, interval) -> dict:
+    """:func:`network_state` for ``B`` networks of the same shape at once (one network = ``B = 1``).
+
+    Chapter 5 (recording training at every step). The same propagation as :func:`count_pieces`
+    (the same ``_layer``), run on the knots of all ``B`` networks stacked in one array so that each numpy
+    call serves every network. A network in which float arithmetic meets an uncertain decision is
+    re-run on its own with exact decisions (or refused). Tested in ``tests/test_training.py`` and
+    ``tests/test_engine.py`` against :func:`count_pieces` / :func:`count_activation_regions`.
+
+    Parameters
+    ----------
+    layers : list of (A, b)
+        ``A`` of shape ``(B, N_j, N_{j-1})`` and ``b`` of shape ``(B, N_j)``, for ``j = 1, …, L``
+        (``N_0 = N_L = 1``).
+    interval : (a, b)
+        Finite ``a < b``.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``pieces``, ``regions`` (int64, ``(B,)``), ``max_slope`` (float64, ``(B, L)``), ``dead``
+        (int64, ``(B, L-1)``).
+    """
+    lo, hi = (float(v) for v in check_interval(interval, "interval", allow_none=False))
+    layers = _check_layers(layers)
+    B, L = layers[0][0].shape[0], len(layers)
+    x = np.tile([lo, hi], B)
+    batch = {"gid": np.repeat(np.arange(B), 2), "unsure": np.zeros(B, dtype=bool)}
+    state = [x, x[:, None].copy(), np.ones((2 * B + 1, 1)), np.zeros(2 * B, dtype=bool)]
+    cert = _Cert(x)
+    max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
+    for j, (A, b) in enumerate(layers[:-1]):
+        rec: list = []
+        _layer(state, A, b, True, 0.0, True, rec, None, j + 1, batch, cert)
+        gid = batch["gid"]
+        starts = np.searchsorted(gid, np.arange(B))
+        max_slope[:, j], dead[:, j] = _layer_stats(rec[0].z, rec[0].slope, gid, starts)
+        del rec
+    x, H, D, edge = state
+    gid = batch["gid"]
+    K = x.shape[0]
+    starts = np.searchsorted(gid, np.arange(B))
+    _, DZ = _batch_matmul(H, D, layers[-1][0], gid)
+    max_slope[:, -1], _ = _layer_stats(np.ones((K, 1)), DZ, gid, starts)
+    s = DZ[:, 0]
+    seg = _segment_rows(gid, K)
+    interior = seg[:K] & seg[1:]                   # knot k lies between segment rows k and k + 1
+    left, right = s[:K], s[1:]
+    diff = np.abs(left - right)
+    bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
+    changed = interior & (diff > bound)
+    if not cert.slopes(layers[-1][0], D):
+        batch["unsure"][gid[interior & (diff > 0) & ~changed]] = True
+    pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
+    regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
+    for g in np.flatnonzero(batch["unsure"]).tolist():
+        one = _state_one(ReLUNetwork([(A[g], b[g]) for A, b in layers]), (lo, hi))
+        pieces[g], regions[g] = one["pieces"], one["regions"]
+        max_slope[g], dead[g] = one["max_slope"], one["dead"]
+    return {"pieces": pieces, "regions": regions, "max_slope": max_slope, "dead": dead}
+
+
+def _check_layers(layers):
+    """Stacked layers ``(A, b)``: float64, ``A`` ``(B, N_j, N_{j-1})``, ``b`` ``(B, N_j)``, chained."""
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError("layers must be a non-empty list of (A, b) pairs of stacked arrays")
+    out = []
+    for j, pair in enumerate(layers):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise TypeError(f"layers[{j}] must be a pair (A, b)")
+        A = as_real_array(pair[0], f"layers[{j}][0]", ndim=3)
+        b = as_real_array(pair[1], f"layers[{j}][1]", ndim=2)
+        prev = 1 if j == 0 else out[-1][0].shape[1]
+        batch = A.shape[0] if j == 0 else out[0][0].shape[0]
+        if A.shape[2] != prev or b.shape != A.shape[:2] or A.shape[0] != batch or batch == 0:
+            raise ValueError(f"layers[{j}] has shapes A {A.shape}, b {b.shape}; expected A (B, N_j, {prev}) "
+                             "and b (B, N_j) with the same B in every layer")
+        out.append((np.ascontiguousarray(A, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64)))
+    if out[-1][0].shape[1] != 1:
+        raise ValueError(f"layers must end with one output neuron, got {out[-1][0].shape[1]}")
+    return out
 
 
 def breakpoints(net, interval=None, exact=False) -> np.ndarray:
@@ -520,9 +1151,7 @@ def breakpoints(net, interval=None, exact=False) -> np.ndarray:
     numpy.ndarray, shape ``(P - 1,)``
         The sorted breakpoints; ``P`` is the number of maximal affine pieces.
     """
-    x, _, slope, _, bounded = _run(net, interval, exact, want_values=False)
-    xs, changed = _changed(x, slope, bounded, exact)
-    return xs[changed]
+    return _breakpoints(net, interval, exact)
 
 
 def count_pieces(net, interval=None, exact=False) -> int:
@@ -535,8 +1164,7 @@ def count_pieces(net, interval=None, exact=False) -> int:
     -------
     int
     """
-    x, _, slope, _, bounded = _run(net, interval, exact, want_values=False)
-    return int(np.count_nonzero(_changed(x, slope, bounded, exact)[1])) + 1
+    return int(_breakpoints(net, interval, exact).shape[0]) + 1
 
 
 def count_activation_regions(net, interval=None, exact=False) -> int:
@@ -548,7 +1176,7 @@ def count_activation_regions(net, interval=None, exact=False) -> int:
 
     Parameters and returns as in :func:`count_pieces`.
     """
-    x, _, _, edge, bounded = _run(net, interval, exact, want_edge=True, want_values=False)
+    x, _, _, edge, bounded, _ = _run(net, interval, exact, want_edge=True, want_values=False)
     inner = edge[1:x.shape[0] - 1] if bounded else edge
     return int(np.count_nonzero(inner)) + 1
 
@@ -584,7 +1212,7 @@ def count_regions_on_grid(net, interval, num_points: int) -> int:
     num_points : int
         Number of grid points, >= 2.
     """
-    net = _check_univariate(net)
+    net = check_network(net, univariate=True)
     a, b = check_interval(interval, allow_none=False)
     num_points = check_int(num_points, "num_points", minimum=2, maximum=10**9)
     # Evaluate in chunks so that memory stays bounded for very fine grids.

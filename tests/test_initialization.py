@@ -68,8 +68,6 @@ def test_hand_made_networks(net, interval, constant, dead, exact):
         assert not exactly_constant_on_samples(net, interval)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: float mode merges knots closer than KNOT_RTOL * max|interval| "
-                   "(the knot at 1 swallows the endpoint 1 + ulp); passes once the engine is exact-or-refuse")
 def test_dead_means_pre_activation_at_most_zero_everywhere():
     """Touching 0 at an endpoint is still dead (ReLU(0) = 0); crossing it by one ulp is alive."""
     assert dead_layers(DEAD_FIRST_ON_UNIT, (0, 1)) == [1]

@@ -177,7 +177,7 @@ def test_propagate_knots_records_every_layer():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda n: count_pieces("net"), TypeError, "net must be a ReLUNetwork"),
+        (lambda n: count_pieces("net"), TypeError, "net must be an nnlib ReLUNetwork"),
         (lambda n: count_pieces(random_network([2, 3, 1], seed=0)), ValueError, "one input and one output"),
         (lambda n: count_pieces(random_network([1, 3, 2], seed=0)), ValueError, "one input and one output"),
         (lambda n: count_pieces(n, (1, 0)), ValueError, "a < b"),

@@ -1,0 +1,356 @@
+"""The one knot-propagation engine (``nnlib.pieces``): float mode agrees with exact mode or refuses.
+
+Seeded property loops (no hypothesis): interval scales 1e-300 … 1e300, kinks a few ulps apart,
+dyadic and random weights, dead neurons, width 1, coincident non-dyadic kinks, deep sawtooths, the
+batched propagation used for recording training. Oracles: ``exact=True`` (rational arithmetic) and
+the independent reference propagation below (plain lists of ``Fraction``, nothing from nnlib).
+"""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import nnlib.pieces as pieces
+import nnlib.tracking as tracking
+from nnlib import ReLUNetwork
+from nnlib.constructions import sawtooth
+from nnlib.networks import random_network
+from nnlib.pieces import (batched_states, breakpoints, count_activation_regions, count_pieces,
+                          network_state, propagate_knots)
+
+REFUSAL = "float mode cannot certify"
+
+
+# ----------------------------------------------------------------------------- reference
+def reference_propagation(net, a, b):
+    """Knots, breakpoints, pieces and activation regions of a univariate ``net`` on ``[a, b]``.
+
+    Chapter 1's algorithm in its own words, in exact arithmetic, with no vectorisation. Layer by
+    layer: evaluate the pre-activations at the knots; wherever one changes sign strictly inside a
+    segment, insert a knot at the zero of that affine segment; record the on/off pattern of every
+    segment; apply the ReLU. At the end a knot is a breakpoint iff the slope changes there.
+    """
+    layers = [([[Fraction(float(w)) for w in row] for row in A], [Fraction(float(c)) for c in bias])
+              for A, bias in net.layers]
+    knots = [Fraction(a), Fraction(b)]
+    inputs = [[knots[0]], [knots[1]]]          # layer input at each knot
+    patterns = [()]                            # on/off pattern of each segment (knots[k], knots[k+1])
+    for j, (A, bias) in enumerate(layers):
+        z = [[sum((w * v for w, v in zip(row, h)), Fraction(0)) + c for row, c in zip(A, bias)]
+             for h in inputs]
+        if j == len(layers) - 1:
+            break
+        new_knots, new_z, new_patterns = [knots[0]], [z[0]], []
+        for k in range(len(knots) - 1):
+            x0, x1, z0, z1 = knots[k], knots[k + 1], z[k], z[k + 1]
+            zeros = sorted({x0 + (x1 - x0) * p / (p - q) for p, q in zip(z0, z1) if p * q < 0})
+            left_z = z0
+            for x in zeros + [x1]:
+                t = (x - x0) / (x1 - x0)
+                zx = [p + t * (q - p) for p, q in zip(z0, z1)]       # affine on the segment
+                on = tuple(u + v > 0 for u, v in zip(left_z, zx))    # no sign change inside
+                new_patterns.append(patterns[k] + on)
+                new_knots.append(x)
+                new_z.append(zx)
+                left_z = zx
+        knots, patterns = new_knots, new_patterns
+        inputs = [[max(v, Fraction(0)) for v in row] for row in new_z]
+    out = [row[0] for row in z]
+    slopes = [(out[k + 1] - out[k]) / (knots[k + 1] - knots[k]) for k in range(len(knots) - 1)]
+    bps = [knots[k] for k in range(1, len(knots) - 1) if slopes[k - 1] != slopes[k]]
+    region_edges = sum(patterns[k - 1] != patterns[k] for k in range(1, len(knots) - 1))
+    return {"knots": knots, "breakpoints": bps, "pieces": len(bps) + 1, "regions": region_edges + 1}
+
+
+# ----------------------------------------------------------------------------- helpers
+def two_relus(t1, t2, c=(1.0, -2.0)):
+    """ϱ(x − t1) − 2 ϱ(x − t2): breakpoints exactly t1 and t2 (3 pieces) when t1 ≠ t2."""
+    return ReLUNetwork([(np.ones((2, 1)), -np.array([t1, t2])), (np.array([c]), np.zeros(1))])
+
+
+def agree_or_refuse(net, interval, stats):
+    """Float == exact (pieces, regions, breakpoints), or the documented ValueError."""
+    exact = (count_pieces(net, interval, exact=True), count_activation_regions(net, interval, exact=True))
+    try:
+        got = (count_pieces(net, interval), count_activation_regions(net, interval))
+        bps = breakpoints(net, interval)
+    except ValueError as exc:
+        assert REFUSAL in str(exc) and "exact=True" in str(exc)
+        stats["refused"] += 1
+        return
+    assert got == exact, (net.layers, interval)
+    want = breakpoints(net, interval, exact=True).astype(float)
+    assert bps.shape == want.shape
+    scale = 1.0 if interval is None else max(abs(float(interval[0])), abs(float(interval[1])))
+    np.testing.assert_allclose(bps, want, rtol=1e-9, atol=1e-12 * scale)
+    stats["ok"] += 1
+
+
+@pytest.fixture
+def no_exact(monkeypatch):
+    """Float mode refuses instead of deciding exactly: exposes every decision it does not make in float."""
+    monkeypatch.setattr(pieces, "EXACT_WORK", 0)
+
+
+def _random_net(rng, dyadic, scale):
+    depth = int(rng.integers(2, 5))
+    widths = [1] + [int(rng.integers(1, 6)) for _ in range(depth - 1)] + [1]
+    net = random_network(widths, seed=rng, bias_std=float(rng.choice([0.0, 0.3, 1.0])))
+    layers = [(A.copy(), b.copy()) for A, b in net.layers]
+    if dyadic:
+        layers = [(np.round(A * 4) / 4, np.round(b * 4) / 4) for A, b in layers]
+    if rng.random() < 0.25:                                   # a dead neuron
+        A, b = layers[0]
+        b[0] = -100.0 * max(1.0, float(np.abs(A[0]).max()))
+    if rng.random() < 0.25:                                   # zero output weights
+        layers[-1][0][:, : max(1, layers[-1][0].shape[1] // 2)] = 0.0
+    A, b = layers[0]
+    layers[0] = (A, b * scale)                                # kinks at the scale of the interval
+    return ReLUNetwork(layers)
+
+
+# ----------------------------------------------------------------------------- exact or refuse
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e-20, 1.0, 1e6, 1e20, 1e150, 1e300])
+def test_two_kinks_a_few_ulps_apart_at_every_scale(scale):
+    """The review's counterexample generalised: float used to merge these (2 pieces, exact: 3)."""
+    for ulps in (1, 2, 3, 10, 1000):
+        t1 = 0.3 * scale
+        t2 = t1
+        for _ in range(ulps):
+            t2 = np.nextafter(t2, np.inf)
+        net = two_relus(t1, t2)
+        for interval in [(-scale, scale), (0.0, 2 * t2), (t1 / 2, 3 * scale)]:
+            assert count_pieces(net, interval) == 3 == count_pieces(net, interval, exact=True)
+            assert count_activation_regions(net, interval) == 3
+            bps = breakpoints(net, interval)
+            assert bps.tolist() == [t1, t2]
+        assert count_pieces(net) == 3
+
+
+def test_the_reviewed_million_example():
+    """Issue 10: on (-1e6, 1e6) a two-ReLU network got 2 pieces in float mode, 3 in exact mode."""
+    net = two_relus(0.1, 0.1 + 2**-30)
+    for interval in [(-1e6, 1e6), (-1e300, 1e300), None, (-1.0, 1.0)]:
+        assert count_pieces(net, interval) == count_pieces(net, interval, exact=True) == 3
+        assert count_activation_regions(net, interval) == 3
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-100, 1e-8, 1.0, 1e8, 1e100, 1e300])
+def test_random_and_dyadic_networks_agree_or_refuse(scale):
+    rng = np.random.default_rng(int(np.log10(scale)) + 400)
+    stats = {"ok": 0, "refused": 0}
+    for k in range(30):
+        net = _random_net(rng, dyadic=bool(k % 2), scale=scale)
+        lo = -float(rng.uniform(0.1, 3)) * scale
+        agree_or_refuse(net, (lo, float(rng.uniform(0.1, 3)) * scale), stats)
+    assert stats["refused"] == 0          # small networks: the exact decisions always fit the budget
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_decisions_are_rare_on_random_data(seed, no_exact):
+    """With the exact decisions switched off, float mode still answers (correctly) nearly always."""
+    rng = np.random.default_rng(seed)
+    stats = {"ok": 0, "refused": 0}
+    for _ in range(30):
+        net = random_network([1, 8, 8, 8, 1], seed=rng)
+        agree_or_refuse(net, (-float(rng.uniform(1, 3)), float(rng.uniform(1, 3))), stats)
+    assert stats["ok"] >= 29, stats
+
+
+def test_coincident_non_dyadic_kinks(no_exact):
+    """Two neurons vanishing at one non-dyadic point (3x − 1, 6x − 2): exact says one kink.
+
+    Float interpolation puts the two zeros an ulp apart on many intervals; an engine that trusts
+    that counts an extra piece and region. Without exact decisions float must refuse — never differ.
+    """
+    stats = {"ok": 0, "refused": 0}
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a, b = -float(rng.uniform(0, 2)), float(rng.uniform(0.5, 2))
+        net = ReLUNetwork([(np.array([[3.0], [6.0]]), np.array([-1.0, -2.0])), (np.array([[1.0, 1.3]]), np.zeros(1))])
+        agree_or_refuse(net, (a, b), stats)
+    assert stats["refused"] > 0           # the float positions do differ on some of these intervals
+
+
+def test_coincident_non_dyadic_kinks_are_decided_exactly():
+    """The same networks with the exact decisions on: always the exact answer, never a refusal."""
+    stats = {"ok": 0, "refused": 0}
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a, b = -float(rng.uniform(0, 2)), float(rng.uniform(0.5, 2))
+        c = float(rng.choice([1.0, -0.5, 0.7]))
+        net = ReLUNetwork([(np.array([[3.0], [6.0]]), np.array([-1.0, -2.0])), (np.array([[c, 1.3]]), np.zeros(1))])
+        agree_or_refuse(net, (a, b), stats)
+        # a second layer whose neurons touch zero exactly at that kink
+        deep = ReLUNetwork([net.layers[0], (np.array([[2.0, -1.0], [1.0, 1.0]]), np.zeros(2)),
+                            (np.array([[1.0, -0.3]]), np.zeros(1))])
+        agree_or_refuse(deep, (a, b), stats)
+        agree_or_refuse(deep, None, stats)
+    assert stats == {"ok": 120, "refused": 0}
+
+
+@pytest.mark.parametrize("k", [-900, -40, 0, 20, 900])
+def test_close_dyadic_kinks_are_kept_apart_without_exact_work(k, no_exact):
+    """Kinks ``2^-30`` (relative) apart on intervals up to ``2^5`` times wider: float decides alone.
+
+    ``KNOT_RTOL = 2^-40`` of the largest |knot| leaves these to float arithmetic (exactly right
+    here); a looser margin (``2^-20``) would send them to the exact decision, which is off here.
+    """
+    t1 = 0.5 * 2.0**k
+    for gap in (2.0 ** (k - 30), 3 * 2.0 ** (k - 30), 2.0 ** (k - 21)):
+        t2 = t1 + gap
+        net = two_relus(t1, t2)
+        for interval in [(-2.0**(k + 5), 2.0**(k + 5)), (0.0, 2.0 ** (k + 1))]:
+            assert count_pieces(net, interval) == 3
+            assert count_activation_regions(net, interval) == 3
+            assert breakpoints(net, interval).tolist() == [t1, t2]
+
+
+@pytest.mark.parametrize("k", [-600, -40, 0, 20, 600])
+def test_close_non_dyadic_kinks_are_kept_apart_by_float_alone(k, no_exact):
+    """As above with weights 0.7 (not dyadic: no exactness certificate, float margins decide).
+
+    Kinks ``2^-30`` (relative) apart are far outside ``KNOT_RTOL = 2^-40`` of the largest |knot|,
+    so float arithmetic decides them (correctly); with a looser margin such as ``2^-20`` they would
+    go to the exact decision, which is switched off here (a refusal).
+    """
+    t1 = 0.5 * 2.0**k
+    for gap in (2.0 ** (k - 30), 3 * 2.0 ** (k - 30), 2.0 ** (k - 21)):
+        t2 = t1 + gap
+        net = ReLUNetwork([(np.full((2, 1), 0.7), -0.7 * np.array([t1, t2])), (np.array([[1.0, -2.0]]), np.zeros(1))])
+        for interval in [(-2.0**(k + 5), 2.0**(k + 5)), (0.0, 2.0 ** (k + 1))]:
+            assert count_pieces(net, interval) == 3
+            assert count_activation_regions(net, interval) == 3
+            np.testing.assert_allclose(breakpoints(net, interval), [t1, t2], rtol=1e-14, atol=0)
+
+
+def test_refusal_names_the_budget_and_suggests_exact(no_exact):
+    net = two_relus(0.1, 0.1 + 2**-40)
+    with pytest.raises(ValueError, match=REFUSAL) as info:
+        count_pieces(net, (-1e6, 1e6))
+    assert "exact=True" in str(info.value) and "EXACT_WORK" in str(info.value)
+    assert count_pieces(net, (-1e6, 1e6), exact=True) == 3
+
+
+def test_cancelled_kink_close_slopes_are_decided_exactly():
+    """ϱ(x) − ϱ(−x) + ε ϱ(x − 1/3): slopes differ by ε at 1/3 (a kink) and not at all at 0."""
+    for eps in (1e-12, 2.0**-45, 1e-15):
+        net = ReLUNetwork([(np.array([[1.0], [-1.0], [1.0]]), np.array([0.0, 0.0, -1 / 3])),
+                           (np.array([[1.0, -1.0, eps]]), np.zeros(1))])
+        for interval in [(-1.0, 1.0), None]:
+            assert count_pieces(net, interval) == count_pieces(net, interval, exact=True) == 2
+            assert breakpoints(net, interval).tolist() == [1 / 3]
+
+
+def test_dead_neurons_width_one_and_constant_pieces():
+    stats = {"ok": 0, "refused": 0}
+    rng = np.random.default_rng(11)
+    for _ in range(25):
+        L = int(rng.integers(2, 7))
+        layers = [(rng.normal(size=(1, 1)), rng.normal(size=1)) for _ in range(L)]
+        agree_or_refuse(ReLUNetwork(layers), (-3.0, 3.0), stats)
+        agree_or_refuse(ReLUNetwork(layers), None, stats)
+    dead = ReLUNetwork([(np.array([[0.01], [1.0]]), np.array([-100.0, 0.1])), (np.array([[5.0, 1.0]]), np.zeros(1))])
+    assert count_pieces(dead, (-1, 1)) == 2 and count_activation_regions(dead, (-1, 1)) == 2
+    assert network_state(dead, (-1, 1))["dead"].tolist() == [1]
+    assert stats["refused"] == 0
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 10, 14])
+def test_deep_sawtooth_needs_no_exact_work(k, no_exact):
+    """Dyadic data: float arithmetic is exact; no decision is left to the exact re-run."""
+    net = sawtooth(k)
+    assert count_pieces(net, (0, 1)) == 2**k
+    assert count_pieces(net) == 2**k + 2
+    bps = breakpoints(net, (0, 1))
+    assert bps.tolist() == [i / 2**k for i in range(1, 2**k)]
+    assert count_pieces(net, (-0.5, 1.5)) == 2**k + 2
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_engine_matches_the_reference_propagation(seed):
+    rng = np.random.default_rng(seed + 100)
+    widths = [1] + [int(rng.integers(1, 6)) for _ in range(int(rng.integers(1, 4)))] + [1]
+    net = random_network(widths, seed=seed, bias_std=0.5)
+    if seed % 3 == 0:
+        net = ReLUNetwork([(np.round(A * 2) / 2, np.round(b * 4) / 4) for A, b in net.layers])
+    a, b = -float(rng.uniform(0.5, 2)), float(rng.uniform(0.5, 2))
+    ref = reference_propagation(net, a, b)
+    for exact in (False, True):
+        assert count_pieces(net, (a, b), exact=exact) == ref["pieces"]
+        assert count_activation_regions(net, (a, b), exact=exact) == ref["regions"]
+    assert breakpoints(net, (a, b), exact=True).tolist() == ref["breakpoints"]
+    np.testing.assert_allclose(breakpoints(net, (a, b)), np.array(ref["breakpoints"], dtype=float), rtol=1e-12, atol=1e-12)
+    assert propagate_knots(net, (a, b), exact=True)[-1].x.tolist() == ref["knots"]
+
+
+def test_reference_agrees_with_the_sawtooth_closed_form():
+    ref = reference_propagation(sawtooth(4), 0, 1)
+    assert ref["breakpoints"] == [Fraction(i, 16) for i in range(1, 16)]
+    assert ref["pieces"] == 16
+
+
+def test_knots_stay_sorted_inside_the_interval_when_a_kink_is_an_ulp_from_the_end():
+    """A kink 1–3 ulps inside the interval's end, where ``x0 + t (x1 − x0)`` can round past ``x1``."""
+    rng = np.random.default_rng(3)
+    for k in range(400):
+        a, b = -float(rng.uniform(0.1, 10)), float(rng.uniform(0.1, 10)) * 10.0 ** int(rng.integers(0, 7))
+        c = b
+        for _ in range(int(rng.integers(1, 4))):
+            c = np.nextafter(c, -np.inf)
+        w = float(rng.uniform(0.5, 3))
+        net = ReLUNetwork([(np.array([[w], [1.0]]), np.array([-w * c, 0.5])), (np.array([[1.0, 1.0]]), np.zeros(1))])
+        for r in propagate_knots(net, (a, b)):
+            assert np.all(np.diff(r.x) >= 0) and r.x[0] == a and r.x[-1] == b, (a, b, c, w)
+        if k % 20 == 0:
+            assert count_pieces(net, (a, b)) == count_pieces(net, (a, b), exact=True)
+
+
+# ----------------------------------------------------------------------------- one engine, batched
+def _stack(nets):
+    return [(np.stack([n.layers[j][0] for n in nets]), np.stack([n.layers[j][1] for n in nets]))
+            for j in range(len(nets[0].layers))]
+
+
+def test_tracking_is_a_thin_face_of_the_engine():
+    assert tracking.batched_states is pieces.batched_states
+    assert tracking.network_state is pieces.network_state
+
+
+@pytest.mark.parametrize("rounded", [False, True])
+def test_batched_states_equal_exact_counts_and_single_states(rounded):
+    """Many networks at once (float16-rounded ones have ties: uncertain, re-run on their own)."""
+    nets = [random_network([1, 6, 6, 1], seed=s, bias_std=0.5) for s in range(12)]
+    if rounded:
+        nets = [ReLUNetwork([(A.astype(np.float16).astype(float), b.astype(np.float16).astype(float))
+                             for A, b in n.layers]) for n in nets]
+    out = batched_states(_stack(nets), (-1.0, 1.0))
+    for g, n in enumerate(nets):
+        st = network_state(n, (-1.0, 1.0))
+        assert out["pieces"][g] == st["pieces"] == count_pieces(n, (-1, 1), exact=True)
+        assert out["regions"][g] == st["regions"] == count_activation_regions(n, (-1, 1), exact=True)
+        np.testing.assert_array_equal(out["dead"][g], st["dead"])
+        np.testing.assert_allclose(out["max_slope"][g], st["max_slope"], rtol=1e-12)
+        # max |dz/dx| of each layer against the exact propagation's slopes
+        rec = propagate_knots(n, (-1, 1), exact=True)
+        want = [float(max(abs(v) for v in r.slope[1:r.x.shape[0]].ravel())) for r in rec]
+        np.testing.assert_allclose(st["max_slope"], want, rtol=1e-12)
+
+
+def test_batched_states_validates_its_arguments():
+    layers = _stack([random_network([1, 3, 1], seed=s) for s in range(2)])
+    with pytest.raises(ValueError, match="a < b"):
+        batched_states(layers, (1.0, -1.0))
+    with pytest.raises(ValueError, match="interval"):
+        batched_states(layers, None)
+    with pytest.raises(ValueError, match=r"layers\[1\]"):
+        batched_states([layers[0], (layers[1][0][:1], layers[1][1][:1])], (0.0, 1.0))
+    with pytest.raises(TypeError, match="layers"):
+        batched_states("layers", (0.0, 1.0))
+
+
+def test_exact_flag_accepts_numpy_bools():
+    net = sawtooth(2)
+    assert count_pieces(net, (0, 1), exact=np.bool_(True)) == 4
+    with pytest.raises(TypeError, match="exact"):
+        count_pieces(net, (0, 1), exact="yes")
