@@ -21,7 +21,7 @@ __version__ = "0.2.0"
 
 #: Submodules, loaded on first attribute access. Modules still being written elsewhere are listed
 #: only when their file exists.
-_MODULES = ["networks", "pieces", "tracking", "theory", "crossings", "constructions", "approximation", "precision",
+_MODULES = ["networks", "pieces", "theory", "crossings", "constructions", "approximation", "precision",
             "gradients", "training", "updates", "experiments", "checks", "plotting", "widgets", "reproducibility",
             "stats"]
 _MODULES += [m for m in ("stable", "firenet", "initialization") if _importlib_util.find_spec(f"{__name__}.{m}")]

@@ -211,7 +211,7 @@ def _group_key(cfg: Config) -> tuple:
 def _summarise(cfg: Config, net, res, seconds: float) -> dict:
     """One table row: the configuration and the summaries of one :class:`~nnlib.training.TrainResult`."""
     from .pieces import count_pieces
-    from .tracking import network_state
+    from .pieces import network_state
 
     final = network_state(res.final_network, INTERVAL)   # pieces and regions in one propagation
     upd, grad = np.abs(res.bias_update), np.abs(res.bias_grad)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._validate import as_generator, check_choice, check_flag, check_int, check_interval, check_network, check_real
 from .pieces import propagate_knots
-from .tracking import batched_states
+from .pieces import batched_states
 
 __all__ = [
     "INIT_LAWS",
@@ -176,7 +176,7 @@ def prob_constant(width: int, depth: int, n_draws: int, *, init: str = "he", int
     Networks ``R -> R`` with ``depth`` affine layers and every hidden width ``width``, drawn from
     ``init``. Each draw is decided exactly: the realisation is constant on ``interval`` iff the
     largest ``|dR/dx|`` over its pieces is 0, computed by the batched knot propagation
-    (:func:`nnlib.tracking.batched_states`) for many draws at once. Chapter 6, section "How often
+    (:func:`nnlib.pieces.batched_states`) for many draws at once. Chapter 6, section "How often
     a deep narrow network is constant" (compared with {prf:ref}`thm-constant-bound`).
 
     Returns

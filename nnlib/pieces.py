@@ -42,8 +42,8 @@ re-sorted; arrays are freed as soon as their successor exists and elementwise wo
 place. When every segment is split exactly once (the sawtooth, Yarotsky's square) the new knots
 are written straight into the odd rows of the merged arrays. With many knots the ``(K, n)``
 arrays are column-major, so each pass runs along the long knot axis. Activation-region
-bookkeeping is only done for :func:`count_activation_regions`. :mod:`nnlib.tracking` presents
-:func:`network_state` and :func:`batched_states` of this module to the chapters.
+bookkeeping is only done for :func:`count_activation_regions`. :func:`network_state` and
+:func:`batched_states` (one network or a batch, for recording training) run the same engine.
 """
 from __future__ import annotations
 
@@ -56,13 +56,14 @@ import numpy as np
 from ._validate import as_real_array, check_flag, check_int, check_interval, check_network
 from .networks import ReLUNetwork
 
-# network_state and batched_states (public, defined below) are presented by nnlib.tracking.
 __all__ = [
     "breakpoints",
     "count_pieces",
     "count_activation_regions",
     "count_regions_on_grid",
     "propagate_knots",
+    "network_state",
+    "batched_states",
     "LayerKnots",
 ]
 
@@ -272,6 +273,29 @@ def _segment_t(Z, g, seg, neu, cert=None):
     return t
 
 
+def _ray_crossings(x, Z, DZ, cert):
+    """Zeros on the two rays of the whole line: ``(side, neuron, x, Z, number on the left)`` or ``None``.
+
+    ``z(x_end + s) = Z_end + s DZ_end`` vanishes at ``x_end − Z_end / DZ_end``, which lies on the left
+    ray iff ``Z_0 DZ_0 > 0`` and on the right ray iff ``Z_K DZ_K < 0``; left-ray crossings come first.
+    """
+    K, n = Z.shape
+    ends, slopes = Z[[0, -1]], DZ[[0, K]]
+    prod = ends * slopes
+    on_ray = np.empty((2, n), dtype=bool)
+    np.greater(prod[0], 0, out=on_ray[0])
+    np.less(prod[1], 0, out=on_ray[1])
+    side, rneu = np.nonzero(on_ray)
+    if not side.shape[0]:
+        return None
+    r = ends[side, rneu] / slopes[side, rneu]
+    rx = x[[0, -1]][side] - r
+    rZ = ends[side] - r[:, None] * slopes[side]
+    if cert is not None:
+        cert.rays(x[[0, -1]], ends, slopes, side, rneu, r, rx, rZ)
+    return side, rneu, rx, rZ, int(np.count_nonzero(on_ray[0]))
+
+
 def _split_general(parts, bounded, zero, batch=None, cert=None):
     """Merge step in general: any number of crossings per segment, rays on the whole line.
 
@@ -306,21 +330,9 @@ def _split_general(parts, bounded, zero, batch=None, cert=None):
     nseg = seg + 1                                # segment row (row k = (x[k-1], x[k]))
     del seg
     if not bounded:
-        # Rays: z(x_end + s) = Z_end + s DZ_end vanishes at x_end − Z_end / DZ_end, which lies on
-        # the left ray iff Z_0 DZ_0 > 0 and on the right ray iff Z_K DZ_K < 0.
-        ends, slopes = Z[[0, -1]], DZ[[0, K]]
-        prod = ends * slopes
-        on_ray = np.empty((2, n), dtype=bool)
-        np.greater(prod[0], 0, out=on_ray[0])
-        np.less(prod[1], 0, out=on_ray[1])
-        side, rneu = np.nonzero(on_ray)                 # left-ray crossings first
-        if side.shape[0]:
-            r = ends[side, rneu] / slopes[side, rneu]
-            rx = x[[0, -1]][side] - r
-            rZ = ends[side] - r[:, None] * slopes[side]
-            if cert is not None:
-                cert.rays(x[[0, -1]], ends, slopes, side, rneu, r, rx, rZ)
-            nl = int(np.count_nonzero(on_ray[0]))
+        rays = _ray_crossings(x, Z, DZ, cert)
+        if rays is not None:
+            side, rneu, rx, rZ, nl = rays
             nx = np.concatenate((rx[:nl], nx, rx[nl:]))
             nZ = np.concatenate((rZ[:nl], nZ, rZ[nl:]))
             nseg = np.concatenate((side[:nl] * K, nseg, side[nl:] * K))
@@ -331,20 +343,30 @@ def _split_general(parts, bounded, zero, batch=None, cert=None):
     nZ[np.arange(n_new), neu] = zero              # the crossing neuron is exactly 0
     del neu
     nseg, nx, (nZ,) = _sort_within_segments(nseg, nx, nZ)
-    if batch is not None:                         # new knots belong to their segment's network
-        gid = batch["gid"]
-        gid2 = np.empty(K + n_new, dtype=gid.dtype)
-        pos = nseg + np.arange(n_new)
-        gid2[pos] = gid[nseg]
-        keep = np.ones(K + n_new, dtype=bool)
-        keep[pos] = False
-        gid2[keep] = gid
-        batch["gid"] = gid2
-    # New knot i goes right after old knot nseg[i] - 1.
+    parts = [x, Z, DZ, edge, nseg, nx, nZ]
+    del x, Z, DZ, edge, nseg, nx, nZ              # the merge frees each array once copied
+    return _merge_new_knots(parts, batch)
+
+
+def _merge_new_knots(parts, batch):
+    """Insert the new knots ``nx`` (values ``nZ``, sorted, new knot ``i`` right after old knot
+    ``nseg[i] - 1``) among the old ones; a split segment keeps its slope.
+
+    ``parts = [x, Z, DZ, edge, nseg, nx, nZ]`` is emptied, so that each array is freed once copied.
+    """
+    x, Z, DZ, edge, nseg, nx, nZ = parts
+    parts.clear()
+    K, n = Z.shape
+    n_new = nx.shape[0]
     M = K + n_new
     is_new = np.zeros(M, dtype=bool)
     is_new[nseg + np.arange(n_new)] = True
     is_old = ~is_new
+    if batch is not None:                         # new knots belong to their segment's network
+        gid2 = np.empty(M, dtype=batch["gid"].dtype)
+        gid2[is_new] = batch["gid"][nseg]
+        gid2[is_old] = batch["gid"]
+        batch["gid"] = gid2
     x2 = np.empty(M, dtype=x.dtype)
     x2[is_new] = nx
     x2[is_old] = x
@@ -384,28 +406,13 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     state.clear()
     spans = []
     if oracle is not None or batch is not None:
-        # Float mode: a magnitude bound max|A| N_{j-1} max|h| + max|b| of the pre-activations (one
-        # scalar: column-wise thresholds cost more than the matrix product at these sizes). After
-        # a ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
+        # Float mode: signs within the margin of zero are uncertain (unless the certificate holds).
         certified = cert is not None and cert.layer(A, b, H, D)
         if not certified:
-            hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
-            thresh = ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
+            thresh = _sign_margin(x, H, A, b, depth)
     if batch is not None:
         gid = batch["gid"]
-        Z, DZ = _batch_matmul(H, D, A, gid)
-        Z += b[gid]
-    # Many knots: column-major (K, n) arrays, so that each neuron's values are contiguous and the
-    # elementwise passes below run along the long knot axis instead of rows of length n. Few
-    # knots (call overhead dominates): row-major, which numpy handles with less per-call work.
-    elif x.shape[0] >= _SMALL:
-        Z = (A @ H.T).T
-        DZ = (A @ D.T).T
-        Z += b
-    else:
-        Z = H @ A.T
-        DZ = D @ A.T
-        Z += b
+    Z, DZ = _affine(H, D, A, b, batch)
     del D
     K, n = Z.shape
     if (oracle is not None or batch is not None) and not certified:
@@ -425,24 +432,14 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     cross = _crossings(Z)
     if batch is not None:
         cross &= (gid[:-1] == gid[1:])[:, None]   # only segments inside one network
-    fast = False
-    if bounded and K >= 2 and batch is None:
-        g = np.flatnonzero(cross.T)               # neuron-major: g = neu (K - 1) + seg
-        if g.shape[0] == K - 1:
-            if g[0] // (K - 1) == g[-1] // (K - 1):
-                # One neuron crosses in every segment (the hat neuron ϱ(g − ½) of the sawtooth).
-                fast, neu, seg = True, int(g[0] // (K - 1)), None
-            else:
-                neu, seg = np.divmod(g, K - 1)
-                hit = np.zeros(K - 1, dtype=bool)
-                hit[seg] = True
-                fast = bool(hit.all())
-                del hit
-    if fast:
+    split = _one_split_per_segment(cross, K) if bounded and K >= 2 and batch is None else None
+    if split is not None:
         # Every segment is split exactly once (the sawtooth and Yarotsky's square): write the new
         # knots straight into the odd rows of the merged arrays, without gathers or temporaries.
         del cross
+        g, seg, neu = split
         parts = [x, Z, DZ, edge, g, seg, neu]
+        del split
         del x, Z, DZ, edge, g, seg, neu
         x, Z, DZ, edge = _split_every_segment(parts, zero, cert)
     else:
@@ -455,40 +452,111 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         x, Z, DZ, edge = _split_general(parts, bounded, zero, batch, cert)
     if x.shape[0] > K:
         if (oracle is None and batch is None) or (cert is not None and cert.exact):
-            # Exact (or certified exact) arithmetic: coincident knots (two neurons vanish at one point): keep one, zero for both.
-            dup = x[1:] == x[:-1]
-            if batch is not None:
-                dup &= batch["gid"][1:] == batch["gid"][:-1]
-            if dup.any():
-                keep = np.concatenate([[True], ~dup])
-                starts = np.flatnonzero(keep)
-                zeros = np.logical_or.reduceat(Z == 0, starts, axis=0)
-                x, Z = x[keep], Z[keep]
-                Z[zeros] = zero
-                DZ = DZ[np.concatenate([keep, [True]])]
-                if batch is not None:
-                    batch["gid"] = batch["gid"][keep]
-                if want_edge:
-                    edge = np.logical_or.reduceat(edge, starts)
-            del dup
+            x, Z, DZ, edge = _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge)
         else:
-            # Float mode: knots closer than KNOT_RTOL × max|x| may be one knot or two (their
-            # interpolated positions carry rounding): decided exactly below, never merged by a tolerance.
-            close = _close_pairs(x)
-            if close is not None and batch is not None:
-                gid = batch["gid"]
-                close = close[gid[close] == gid[close + 1]]
-                batch["unsure"][gid[close]] = True
-            elif close is not None:
-                spans.extend(_spans(x, np.unique(np.concatenate([close, close + 1])), bounded))
-            del close
+            _flag_close_knots(x, batch, spans, bounded)
 
     if record is not None:
         record.append(LayerKnots(x, Z.copy(), DZ.copy()))
 
-    # 3. On/off pattern per segment. No pre-activation changes sign strictly inside a segment any
-    #    more, so the sum of the endpoint values has the sign of the segment; on the rays, look one
-    #    unit outwards. Inactive neurons get slope 0, then the ReLU is applied to the values.
+    Z = _apply_relu(Z, DZ, edge, want_edge, zero)      # 3. on/off pattern per segment, then the ReLU
+    state.extend([x, Z, DZ, edge])
+    if cert is not None and cert.exact:
+        cert.done()
+    if spans:
+        oracle.resolve(state, record, spans, depth, bounded)
+
+
+def _affine(H, D, A, b, batch):
+    """Pre-activations ``Z = H Aᵀ + b`` at the knots and their slopes ``DZ = D Aᵀ`` on the segments.
+
+    Many knots: column-major ``(K, n)`` arrays, so that each neuron's values are contiguous and the
+    elementwise passes run along the long knot axis instead of rows of length n. Few knots (call
+    overhead dominates): row-major, which numpy handles with less per-call work.
+    """
+    if batch is not None:
+        Z, DZ = _batch_matmul(H, D, A, batch["gid"])
+        Z += b[batch["gid"]]
+    elif H.shape[0] >= _SMALL:
+        Z = (A @ H.T).T
+        DZ = (A @ D.T).T
+        Z += b
+    else:
+        Z = H @ A.T
+        DZ = D @ A.T
+        Z += b
+    return Z, DZ
+
+
+def _one_split_per_segment(cross, K):
+    """``(g, seg, neu)`` if every one of the ``K - 1`` bounded segments has exactly one crossing,
+    else ``None``; ``g = neu (K - 1) + seg`` (neuron-major). ``seg`` is ``None`` and ``neu`` an int
+    when one neuron crosses in every segment (the hat neuron ϱ(g − ½) of the sawtooth)."""
+    g = np.flatnonzero(cross.T)
+    if g.shape[0] != K - 1:
+        return None
+    if g[0] // (K - 1) == g[-1] // (K - 1):
+        return g, None, int(g[0] // (K - 1))
+    neu, seg = np.divmod(g, K - 1)
+    hit = np.zeros(K - 1, dtype=bool)
+    hit[seg] = True
+    return (g, seg, neu) if hit.all() else None
+
+
+def _sign_margin(x, H, A, b, depth):
+    """``ZERO_RTOL ×`` a magnitude bound ``max|A| N_{j-1} max|h| + max|b|`` of the pre-activations.
+
+    One scalar (column-wise thresholds cost more than the matrix product at these sizes). After a
+    ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
+    """
+    hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
+    return ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
+
+
+def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge):
+    """Exact (or certified exact) arithmetic: coincident knots (two neurons vanish at one point):
+    keep one, with zero for both."""
+    dup = x[1:] == x[:-1]
+    if batch is not None:
+        dup &= batch["gid"][1:] == batch["gid"][:-1]
+    if not dup.any():
+        return x, Z, DZ, edge
+    keep = np.concatenate([[True], ~dup])
+    del dup
+    starts = np.flatnonzero(keep)
+    zeros = np.logical_or.reduceat(Z == 0, starts, axis=0)
+    x, Z = x[keep], Z[keep]
+    Z[zeros] = zero
+    DZ = DZ[np.concatenate([keep, [True]])]
+    if batch is not None:
+        batch["gid"] = batch["gid"][keep]
+    if want_edge:
+        edge = np.logical_or.reduceat(edge, starts)
+    return x, Z, DZ, edge
+
+
+def _flag_close_knots(x, batch, spans, bounded):
+    """Float mode: knots closer than ``KNOT_RTOL × max|x|`` may be one knot or two (their
+    interpolated positions carry rounding). They are never merged by a tolerance: their network is
+    marked unsure (batch) or their neighbourhood is added to ``spans`` for an exact decision."""
+    close = _close_pairs(x)
+    if close is None:
+        return
+    if batch is not None:
+        gid = batch["gid"]
+        close = close[gid[close] == gid[close + 1]]
+        batch["unsure"][gid[close]] = True
+    else:
+        spans.extend(_spans(x, np.unique(np.concatenate([close, close + 1])), bounded))
+
+
+def _apply_relu(Z, DZ, edge, want_edge, zero):
+    """On/off pattern per segment, then the ReLU; returns the layer output at the knots.
+
+    No pre-activation changes sign strictly inside a segment any more, so the sum of the endpoint
+    values has the sign of the segment; on the rays, look one unit outwards. Inactive neurons get
+    slope 0 (``DZ`` in place; ``edge`` gains the knots where the pattern changes).
+    """
     left_on = (Z[0] - DZ[0]) > 0
     right_on = (Z[-1] + DZ[-1]) > 0
     M, n = Z.shape
@@ -509,14 +577,9 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
             off = np.add(Z[r0 - 1:r1 - 1], Z[r0:r1]) <= 0
             np.copyto(DZ[r0:r1], zero, where=off)
     if isinstance(zero, Fraction):
-        Z = np.where(Z > 0, Z, zero)
-    else:
-        np.maximum(Z, 0.0, out=Z)
-    state.extend([x, Z, DZ, edge])
-    if cert is not None and cert.exact:
-        cert.done()
-    if spans:
-        oracle.resolve(state, record, spans, depth, bounded)
+        return np.where(Z > 0, Z, zero)
+    np.maximum(Z, 0.0, out=Z)
+    return Z
 
 
 def _batch_matmul(H, D, A, gid):

@@ -53,7 +53,7 @@ from ._validate import (as_real_array, check_callables, check_choice, check_flag
                         check_interval, check_network, check_positive)
 from .networks import ReLUNetwork
 from .precision import FLOAT64, Format, round_to
-from .tracking import batched_states
+from .pieces import batched_states
 
 __all__ = ["train", "train_batch", "TrainResult", "OPTIMIZERS", "torch_threads"]
 
@@ -386,7 +386,7 @@ _CHUNK = 64   # recorded steps per batched knot propagation (times B networks)
 
 class _Recorder:
     """Records ``θ_t`` of every run every ``record_every`` steps; the exact knot propagation
-    (:func:`nnlib.tracking.batched_states`) runs on ``_CHUNK`` recorded steps × ``B`` runs at once,
+    (:func:`nnlib.pieces.batched_states`) runs on ``_CHUNK`` recorded steps × ``B`` runs at once,
     so that memory for snapshots stays bounded however long the run."""
 
     def __init__(self, batch: _Batch, interval, record_every: int, callbacks):

@@ -18,7 +18,7 @@ import nnlib
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = list(nnlib._MODULES)
 # Owned by the propagation-engine branch, which is rewriting them; drop this exclusion after merging it.
-ENGINE_OWNED = {"pieces", "tracking"}
+ENGINE_OWNED: set = set()
 
 
 def _run(code: str) -> str:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import nnlib.pieces as pieces
-import nnlib.tracking as tracking
 from nnlib import ReLUNetwork
 from nnlib.constructions import sawtooth
 from nnlib.networks import random_network
@@ -310,11 +309,6 @@ def test_knots_stay_sorted_inside_the_interval_when_a_kink_is_an_ulp_from_the_en
 def _stack(nets):
     return [(np.stack([n.layers[j][0] for n in nets]), np.stack([n.layers[j][1] for n in nets]))
             for j in range(len(nets[0].layers))]
-
-
-def test_tracking_is_a_thin_face_of_the_engine():
-    assert tracking.batched_states is pieces.batched_states
-    assert tracking.network_state is pieces.network_state
 
 
 @pytest.mark.parametrize("rounded", [False, True])

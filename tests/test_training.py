@@ -11,7 +11,7 @@ from nnlib import ReLUNetwork, count_activation_regions, count_pieces
 from nnlib.networks import random_network
 from nnlib.pieces import propagate_knots
 from nnlib.precision import BFLOAT16, FLOAT16, FLOAT32, FLOAT64, round_to
-from nnlib.tracking import batched_states, network_state
+from nnlib.pieces import batched_states, network_state
 from nnlib.training import train, torch_threads
 
 NET = random_network([1, 8, 8, 8, 1], seed=4, bias_std=0.3)
