@@ -341,10 +341,13 @@ def check_restarts(student_function) -> None:
     for k in range(30):
         cases.append((float(rng.uniform(0, 0.999)), float(rng.uniform(0.01, 0.999)),
                       "K must satisfy 1 - p_fail**K >= success, and K - 1 must not."))
-    for k in range(1, 9):                 # answers that are exact integers: p = 2^-m, success = 1 - 2^-(m k)
-        m = int(rng.integers(1, 4))
-        cases.append((2.0 ** -m, 1 - 2.0 ** -(m * k), "the quotient of logarithms is an exact integer here: "
-                      "check the boundary with 1 - p_fail**K >= success instead of trusting the rounding."))
+    for k in range(8):                    # success = 1 - p_fail**K exactly: the answer is K, an exact integer
+        p_fail, K = float(rng.uniform(0.05, 0.95)), int(rng.integers(2, 60))
+        cases.append((p_fail, 1 - p_fail ** K, "the quotient of logarithms should be an exact integer here but "
+                      "is rounded: check 1 - p_fail**K >= success instead of trusting the logarithms."))
+        cases.append((p_fail, float(np.nextafter(1 - p_fail ** K, 1.0)), "success is one ulp above 1 - p_fail**K, "
+                      "so K starts are not enough, but the rounded logarithms may say they are: check."))
+    cases.append((0.5, 1 - 0.5 ** 29, "1 - 0.5**29 is exact, so K = 29; log(2**-29) / log(0.5) may round up."))
     for p_fail, success, hint in cases:
         expected = restarts_needed(p_fail, success)
         assert 1 - p_fail ** expected >= success and (expected == 1 or 1 - p_fail ** (expected - 1) < success)
@@ -353,4 +356,4 @@ def check_restarts(student_function) -> None:
         if not isinstance(got, (int, np.integer)) or isinstance(got, bool) or got != expected:
             raise CheckFailed(f"wrong number of restarts for p_fail = {p_fail!r}, success = {success!r}\n"
                               f"  expected: {expected}\n  got:      {got!r}\n  hint: {hint}")
-    print(f"restarts: all {len(cases)} answers correct (8 hand-made cases, 38 random ones).")
+    print(f"restarts: all {len(cases)} answers correct (9 hand-made cases, 46 random ones).")

@@ -52,6 +52,7 @@ __all__ = [
     "STUDY_COLUMNS",
     "training_run",
     "training_study",
+    "load_study",
 ]
 
 #: The initialisation laws, by name. ``n_in`` is the fan-in of the layer, ``n_out`` its width.
@@ -404,6 +405,47 @@ def _study_cell(width: int, depth: int, seeds: int, kwargs: dict) -> list:
 
     torch.set_num_threads(1)
     return [training_run(width, depth, s, **kwargs) for s in range(seeds)]
+
+
+#: Where :func:`load_study` finds the committed table when nnlib is not a source checkout (Colab).
+STUDY_URL = ("https://raw.githubusercontent.com/nnlib-book/relu-trainability/main/"
+             "chapters/data/ch6_training_failure.csv")
+
+
+def load_study(path=None) -> list:
+    """The committed rows of the training study, as dicts with typed values (ints, floats).
+
+    Chapter 6, section "What a dead start costs in training". ``path`` defaults to
+    ``chapters/data/ch6_training_failure.csv`` of the source checkout nnlib is installed from
+    (editable installs, Binder); without a checkout (Colab) the file is downloaded from
+    :data:`STUDY_URL`. Raises ``FileNotFoundError`` saying how to produce the file otherwise.
+    """
+    import csv
+    import io
+    from pathlib import Path
+
+    if path is None:
+        local = Path(__file__).resolve().parents[1] / "chapters" / "data" / "ch6_training_failure.csv"
+        if local.exists():
+            text = local.read_text()
+        else:
+            import urllib.request
+
+            try:
+                with urllib.request.urlopen(STUDY_URL, timeout=30) as response:
+                    text = response.read().decode()
+            except OSError as exc:
+                raise FileNotFoundError(f"no source checkout ({local} is missing) and {STUDY_URL} could not be read "
+                                        f"({exc}); run `python -m nnlib.initialization --out DIR` and pass "
+                                        f"path=DIR/ch6_training_failure.csv") from exc
+    else:
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a str or pathlib.Path, got {type(path).__name__} {path!r}")
+        text = Path(path).read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or tuple(rows[0]) != STUDY_COLUMNS:
+        raise ValueError(f"path: not a table of the training study (columns {STUDY_COLUMNS})")
+    return [{k: (float(v) if k in ("final_loss", "var_y") else int(v)) for k, v in r.items()} for r in rows]
 
 
 def _main(argv=None) -> None:
