@@ -476,7 +476,7 @@ def _main(argv=None) -> None:
         for row in rows:
             writer.writerow({k: (repr(v) if isinstance(v, float) else int(v) if isinstance(v, bool) else v)
                              for k, v in row.items()})
-    from . import __version__
+    import sys
 
     meta = {"experiment": "Chapter 6, E3.2: fraction of failed trainings vs depth and width",
             "command": "python -m nnlib.initialization --out " + args.out
@@ -485,7 +485,8 @@ def _main(argv=None) -> None:
                               "batch": "full", "fmt": "float64",
                               "network_seed": "1_000_000 * width + 1_000 * depth + seed",
                               "failed": "final_loss >= threshold * var_y"},
-            "environment": {"nnlib": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "environment": {"nnlib": sys.modules[__package__].__version__, "python": platform.python_version(),
+                            "numpy": np.__version__,
                             "torch": torch.__version__, "platform": platform.platform(),
                             "torch_threads": torch.get_num_threads()},
             "jobs": args.jobs, "elapsed_seconds": round(elapsed, 1), "rows": len(rows)}
