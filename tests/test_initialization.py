@@ -237,7 +237,7 @@ def test_committed_study_is_complete_and_obeys_the_proposition():
         assert (r["first_dead_layer"] > 0) <= r["constant_at_init"]        # a dead layer forces a constant
         if r["constant_at_init"]:                                          # ... and freezes training
             assert r["failed"] and r["constant_at_end"]
-            assert r["final_loss"] == pytest.approx(r["var_y"], rel=1e-9)   # the best constant, no better
+            assert r["final_loss"] >= r["var_y"] * (1 - 1e-12)   # no better than the best constant
     assert 0 < sum(r["constant_at_init"] for r in rows) < len(rows)        # both kinds of start occur
 
 
