@@ -53,6 +53,7 @@ __all__ = [
     "training_run",
     "training_study",
     "load_study",
+    "STUDY_URL",
 ]
 
 #: The initialisation laws, by name. ``n_in`` is the fan-in of the layer, ``n_out`` its width.
