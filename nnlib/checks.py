@@ -8,7 +8,8 @@ reference implementation.
 
 Chapter 1, exercise ``ex1-shallow-breakpoints``; Chapter 2, ``ex2-yarotsky-numpy``; Chapter 3,
 ``ex3-round-nearest-even``; Chapter 4, ``ex4-level-crossings``; Chapter 5,
-``ex5-assumption-a``; Chapter 7, ``ex7-verlet-step``; Chapter 8, ``ex8-soft-threshold``.
+``ex5-assumption-a``; Chapter 6, ``ex6-restarts``; Chapter 7, ``ex7-verlet-step``;
+Chapter 8, ``ex8-soft-threshold``.
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from .networks import ReLUNetwork, random_network
 from .pieces import breakpoints
 
 __all__ = ["CheckFailed", "check_shallow_breakpoints", "check_yarotsky_square", "check_round_nearest_even",
-           "check_level_crossings", "check_assumption_a_stats", "check_hamiltonian_step",
-           "check_soft_threshold"]
+           "check_level_crossings", "check_assumption_a_stats", "check_restarts",
+           "check_hamiltonian_step", "check_soft_threshold"]
 
 
 class CheckFailed(AssertionError):
@@ -308,6 +309,56 @@ def check_assumption_a_stats(student_function) -> None:
                               f"  expected: zero fraction {zero_fraction!r}, mean of 1/|Δb| {mean_inverse!r}\n"
                               f"  got:      zero fraction {got_zero!r}, mean of 1/|Δb| {got_inv!r}\n  hint: {hint}")
     print(f"assumption_a_stats: all {len(cases)} checks passed (4 hand-made arrays, 10 random ones).")
+
+
+def check_restarts(student_function) -> None:
+    """Check a student's ``restarts(p_fail, success)`` (Chapter 6, exercise ``ex6-restarts``).
+
+    Parameters
+    ----------
+    student_function : callable
+        ``student_function(p_fail, success) -> int``: the smallest ``K >= 1`` with
+        ``1 - p_fail**K >= success`` (evaluated in float64), for ``0 <= p_fail < 1`` and
+        ``0 < success < 1``.
+
+    Raises
+    ------
+    CheckFailed
+        On the first wrong answer: the input, expected vs got, and a hint.
+    """
+    from .initialization import restarts_needed
+
+    _check_callable(student_function)
+    cases = [
+        (0.75, 0.9, "log(0.1) / log(0.75) = 8.004: round up, never to the nearest integer."),
+        (0.97, 0.9, "log(0.1) / log(0.97) = 75.6."),
+        (0.5, 0.75, "1 - 0.5**2 = 0.75 exactly: the boundary counts as success, so K = 2, not 3."),
+        (0.5, 0.875, "1 - 0.5**3 = 0.875 exactly: K = 3."),
+        (0.0, 0.9, "a start that never fails needs one start (and log(0) is not defined)."),
+        (0.1, 0.5, "one start already succeeds with probability 0.9 >= 0.5: K is at least 1."),
+        (0.9, 0.99, "log(0.01) / log(0.9) = 43.7."),
+        (0.999, 0.9, "rare successes need thousands of starts: log(0.1) / log(0.999) = 2301.4."),
+    ]
+    rng = np.random.default_rng(6)
+    for k in range(30):
+        cases.append((float(rng.uniform(0, 0.999)), float(rng.uniform(0.01, 0.999)),
+                      "K must satisfy 1 - p_fail**K >= success, and K - 1 must not."))
+    for k in range(8):                    # success = 1 - p_fail**K exactly: the answer is K, an exact integer
+        p_fail, K = float(rng.uniform(0.05, 0.95)), int(rng.integers(2, 60))
+        cases.append((p_fail, 1 - p_fail ** K, "the quotient of logarithms should be an exact integer here but "
+                      "is rounded: check 1 - p_fail**K >= success instead of trusting the logarithms."))
+        cases.append((p_fail, float(np.nextafter(1 - p_fail ** K, 1.0)), "success is one ulp above 1 - p_fail**K, "
+                      "so K starts are not enough, but the rounded logarithms may say they are: check."))
+    cases.append((0.5, 1 - 0.5 ** 29, "1 - 0.5**29 is exact, so K = 29; log(2**-29) / log(0.5) may round up."))
+    for p_fail, success, hint in cases:
+        expected = restarts_needed(p_fail, success)
+        assert 1 - p_fail ** expected >= success and (expected == 1 or 1 - p_fail ** (expected - 1) < success)
+        got = _call("restarts", student_function, (p_fail, success), f"p_fail = {p_fail!r}, success = {success!r}",
+                    hint)
+        if not isinstance(got, (int, np.integer)) or isinstance(got, bool) or got != expected:
+            raise CheckFailed(f"wrong number of restarts for p_fail = {p_fail!r}, success = {success!r}\n"
+                              f"  expected: {expected}\n  got:      {got!r}\n  hint: {hint}")
+    print(f"restarts: all {len(cases)} answers correct (9 hand-made cases, 46 random ones).")
 
 
 def check_hamiltonian_step(student_function) -> None:

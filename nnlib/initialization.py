@@ -19,6 +19,12 @@ How likely a dead layer is at initialisation:
 * :func:`fit_death_rate` — the per-layer rate ``q_N`` in ``P = 1 - (1 - q_N)^{L-1}``, fitted by
   maximum likelihood with a profile-likelihood 95 % interval;
 * :func:`restarts_needed` — how many independent initialisations reach a success probability.
+
+What it costs in training (experiment E3.2 of Chapter 6): :func:`training_run` trains one
+He-initialised network on ``y = x^2`` and records whether it failed and whether it was constant at
+the start; ``python -m nnlib.initialization --out chapters/data`` runs the whole grid of
+:data:`STUDY` and writes ``ch6_training_failure.csv`` and ``ch6_training_failure.json``
+(configuration and environment).
 """
 from __future__ import annotations
 
@@ -42,6 +48,12 @@ __all__ = [
     "constant_probability_bound",
     "fit_death_rate",
     "restarts_needed",
+    "STUDY",
+    "STUDY_COLUMNS",
+    "training_run",
+    "training_study",
+    "load_study",
+    "STUDY_URL",
 ]
 
 #: The initialisation laws, by name. ``n_in`` is the fan-in of the layer, ``n_out`` its width.
@@ -50,6 +62,7 @@ INIT_LAWS = {
     "he-zero-bias": "weights i.i.d. N(0, 2 / n_in), biases 0",
     "glorot": "weights and biases i.i.d. N(0, 2 / (n_in + n_out))",
     "uniform": "weights and biases i.i.d. U(-1/sqrt(n_in), 1/sqrt(n_in)) (PyTorch's nn.Linear default)",
+    "he-positive-bias": "weights i.i.d. N(0, 2 / n_in), biases i.i.d. |N(0, 2 / n_in)| (half-normal, > 0)",
     "asymmetric": ("as 'he', then in every neuron one of its n_in + 1 incoming parameters, chosen uniformly, "
                    "is replaced by its absolute value (a simplified randomised asymmetric initialisation in the "
                    "spirit of Lu, Shin, Su, Karniadakis 2019)"),
@@ -71,6 +84,8 @@ def _sample_layer(init: str, n_in: int, n_out: int, rng: np.random.Generator, ba
     std = math.sqrt(2.0 / (n_in + n_out)) if init == "glorot" else math.sqrt(2.0 / n_in)
     A = rng.normal(0.0, std, size=shape)
     b = np.zeros(shape[:-1]) if init == "he-zero-bias" else rng.normal(0.0, std, size=shape[:-1])
+    if init == "he-positive-bias":
+        b = np.abs(b)
     if init == "asymmetric":
         params = np.concatenate([A, b[..., None]], axis=-1)       # one row per neuron: (weights, bias)
         pick = rng.integers(0, n_in + 1, size=shape[:-1] + (1,))
@@ -176,8 +191,8 @@ def prob_constant(width: int, depth: int, n_draws: int, *, init: str = "he", int
     Networks ``R -> R`` with ``depth`` affine layers and every hidden width ``width``, drawn from
     ``init``. Each draw is decided exactly: the realisation is constant on ``interval`` iff the
     largest ``|dR/dx|`` over its pieces is 0, computed by the batched knot propagation
-    (:func:`nnlib.pieces.batched_states`) for many draws at once. Chapter 6, section "How often
-    a deep narrow network is constant" (compared with {prf:ref}`thm-constant-bound`).
+    (:func:`nnlib.pieces.batched_states`) for many draws at once. Chapter 6, section "How likely is a dead
+    layer?" (compared with {prf:ref}`thm-constant-bound`).
 
     Returns
     -------
@@ -253,7 +268,7 @@ def fit_death_rate(depths, hits, n_draws) -> tuple:
     Maximum likelihood from independent binomial counts (``hits[i]`` constant networks out of
     ``n_draws[i]`` at depth ``depths[i]``), with a 95 % profile-likelihood interval (the set of ``q``
     whose log-likelihood is within ``chi2_1(0.95) / 2 = 1.92`` of the maximum). Chapter 6, section
-    "How often a deep narrow network is constant". The model is a simplification: it treats the
+    "How likely is a dead layer?". The model is a simplification: it treats the
     layers as dying independently at one rate.
 
     Returns
@@ -283,7 +298,8 @@ def fit_death_rate(depths, hits, n_draws) -> tuple:
 def restarts_needed(p_fail: float, success: float = 0.9) -> int:
     """Fewest independent initialisations ``K`` with ``P(at least one succeeds) = 1 - p_fail^K >= success``.
 
-    Chapter 6, section "Restarts". ``p_fail`` in ``[0, 1)``, ``success`` in ``(0, 1)``.
+    Chapter 6, section "Restarts" (used with {prf:ref}`prop-dead-layer-frozen`: a constant start
+    always fails). ``p_fail`` in ``[0, 1)``, ``success`` in ``(0, 1)``.
     """
     p_fail = check_real(p_fail, "p_fail", allow_fraction=False)
     success = check_real(success, "success", allow_fraction=False)
@@ -299,3 +315,187 @@ def restarts_needed(p_fail: float, success: float = 0.9) -> int:
     while K > 1 and 1 - p_fail ** (K - 1) >= success:
         K -= 1
     return K
+
+
+#: The grid of the training study (experiment E3.2 of Chapter 6) and its fixed settings.
+STUDY = {
+    "widths": (2, 3, 5),
+    "depths": (3, 5, 10, 20),
+    "seeds": 40,
+    "init": "he",
+    "n_points": 128,
+    "optimizer": "adam",
+    "steps": 300,
+    "lr": 0.01,
+    "threshold": 0.9,
+}
+
+#: The columns of a row of :func:`training_run`, in the order of the CSV file.
+STUDY_COLUMNS = ("width", "depth", "seed", "constant_at_init", "first_dead_layer", "final_loss", "var_y",
+                 "failed", "constant_at_end")
+
+
+def _study_seed(width: int, depth: int, seed: int) -> int:
+    """The network seed of one cell of the study: distinct for every (width, depth, seed)."""
+    return 1_000_000 * width + 1_000 * depth + seed
+
+
+def training_run(width: int, depth: int, seed: int, *, init: str = "he", n_points: int = 128,
+                 optimizer: str = "adam", steps: int = 300, lr: float = 0.01, threshold: float = 0.9) -> dict:
+    """Train one random network on ``y = x^2`` and say whether gradient descent failed.
+
+    Chapter 6, section "What a dead start costs in training" (experiment E3.2; {prf:ref}`prop-dead-layer-frozen`
+    explains the failures). The network has ``depth`` affine layers of hidden width ``width``, drawn
+    from ``init`` with the network seed ``1_000_000 width + 1_000 depth + seed``; it is trained
+    full-batch in float64 by ``optimizer`` (:func:`nnlib.training.train`, ``steps`` steps of size
+    ``lr``) on ``n_points`` equally spaced points of ``[0, 1]`` with targets ``x^2``. The run
+    *failed* if its final loss is ``>= threshold * Var(y)`` (the best constant has loss ``Var(y)``).
+    Checked by ``tests/test_initialization.py`` (a slice of the committed table is re-run).
+
+    Returns
+    -------
+    dict
+        The keys of :data:`STUDY_COLUMNS`: ``constant_at_init`` and ``constant_at_end`` are decided
+        exactly on ``[0, 1]`` (:func:`is_constant_on`), ``first_dead_layer`` is the first hidden layer
+        dead on ``[0, 1]`` at initialisation (0: none).
+    """
+    from .networks import random_network
+    from .training import train   # imports torch: only when a study runs
+
+    width = check_int(width, "width", minimum=1)
+    depth = check_int(depth, "depth", minimum=2)
+    seed = check_int(seed, "seed", minimum=0, maximum=999)
+    init = check_choice(init, "init", INIT_LAWS)
+    n_points = check_int(n_points, "n_points", minimum=2)
+    steps = check_int(steps, "steps", minimum=0)
+    threshold = check_real(threshold, "threshold", allow_fraction=False)
+    net = random_network([1] + [width] * (depth - 1) + [1], seed=_study_seed(width, depth, seed), init=init)
+    x = np.linspace(0.0, 1.0, n_points)
+    y = x * x
+    run = train(net, x, y, steps=steps, lr=lr, optimizer=optimizer, record_every=0)
+    dead = dead_layers(net, (0.0, 1.0))
+    var_y = float(np.var(y))
+    return {"width": width, "depth": depth, "seed": seed,
+            "constant_at_init": bool(is_constant_on(net, (0.0, 1.0))),
+            "first_dead_layer": dead[0] if dead else 0,
+            "final_loss": float(run.final_loss), "var_y": var_y,
+            "failed": bool(run.final_loss >= threshold * var_y),
+            "constant_at_end": bool(is_constant_on(run.final_network, (0.0, 1.0)))}
+
+
+def training_study(widths=STUDY["widths"], depths=STUDY["depths"], seeds=STUDY["seeds"], **kwargs) -> list:
+    """:func:`training_run` for every width, depth and seed ``0 … seeds - 1``, as a list of rows.
+
+    Chapter 6, section "What a dead start costs in training". Keyword arguments go to :func:`training_run`.
+    """
+    seeds = check_int(seeds, "seeds", minimum=1, maximum=1000)
+    jobs = check_int(kwargs.pop("jobs", 1), "jobs", minimum=1)
+    cells = [(int(N), int(L)) for N in widths for L in depths]
+    if jobs == 1:
+        return [row for N, L in cells for row in _study_cell(N, L, seeds, kwargs)]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:     # cells in parallel; rows come back in the order of cells
+        parts = list(pool.map(_study_cell, *zip(*[(N, L, seeds, kwargs) for N, L in cells])))
+    return [row for part in parts for row in part]
+
+
+def _study_cell(width: int, depth: int, seeds: int, kwargs: dict) -> list:
+    """The rows of one (width, depth) cell of :func:`training_study` (one thread of torch)."""
+    import torch
+
+    torch.set_num_threads(1)
+    return [training_run(width, depth, s, **kwargs) for s in range(seeds)]
+
+
+#: Where :func:`load_study` finds the committed table when nnlib is not a source checkout (Colab).
+STUDY_URL = ("https://raw.githubusercontent.com/nnlib-book/relu-trainability/main/"
+             "chapters/data/ch6_training_failure.csv")
+
+
+def load_study(path=None) -> list:
+    """The committed rows of the training study, as dicts with typed values (ints, floats).
+
+    Chapter 6, section "What a dead start costs in training". ``path`` defaults to
+    ``chapters/data/ch6_training_failure.csv`` of the source checkout nnlib is installed from
+    (editable installs, Binder); without a checkout (Colab) the file is downloaded from
+    :data:`STUDY_URL`. Raises ``FileNotFoundError`` saying how to produce the file otherwise.
+    """
+    import csv
+    import io
+    from pathlib import Path
+
+    if path is None:
+        local = Path(__file__).resolve().parents[1] / "chapters" / "data" / "ch6_training_failure.csv"
+        if local.exists():
+            text = local.read_text()
+        else:
+            import urllib.request
+
+            try:
+                with urllib.request.urlopen(STUDY_URL, timeout=30) as response:
+                    text = response.read().decode()
+            except OSError as exc:
+                raise FileNotFoundError(f"no source checkout ({local} is missing) and {STUDY_URL} could not be read "
+                                        f"({exc}); run `python -m nnlib.initialization --out DIR` and pass "
+                                        f"path=DIR/ch6_training_failure.csv") from exc
+    else:
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a str or pathlib.Path, got {type(path).__name__} {path!r}")
+        text = Path(path).read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or tuple(rows[0]) != STUDY_COLUMNS:
+        raise ValueError(f"path: not a table of the training study (columns {STUDY_COLUMNS})")
+    return [{k: (float(v) if k in ("final_loss", "var_y") else int(v)) for k, v in r.items()} for r in rows]
+
+
+def _main(argv=None) -> None:
+    """``python -m nnlib.initialization --out DIR``: run :data:`STUDY`, write the CSV and the JSON."""
+    import argparse
+    import csv
+    import json
+    import os
+    import platform
+    import time
+
+    parser = argparse.ArgumentParser(description="Chapter 6, experiment E3.2: training failure vs depth and width.")
+    parser.add_argument("--out", required=True, help="directory for ch6_training_failure.{csv,json}")
+    parser.add_argument("--seeds", type=int, default=STUDY["seeds"], help="seeds per (width, depth)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (the rows do not depend on it)")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    settings = {k: v for k, v in STUDY.items() if k not in ("widths", "depths", "seeds")}
+    start = time.perf_counter()
+    rows = training_study(STUDY["widths"], STUDY["depths"], args.seeds, jobs=args.jobs, **settings)
+    elapsed = time.perf_counter() - start
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "ch6_training_failure.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=STUDY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (repr(v) if isinstance(v, float) else int(v) if isinstance(v, bool) else v)
+                             for k, v in row.items()})
+    import sys
+
+    meta = {"experiment": "Chapter 6, E3.2: fraction of failed trainings vs depth and width",
+            "command": "python -m nnlib.initialization --out " + args.out
+                       + ("" if args.seeds == STUDY["seeds"] else f" --seeds {args.seeds}"),
+            "configuration": {**STUDY, "seeds": args.seeds, "target": "x^2", "interval": [0.0, 1.0],
+                              "batch": "full", "fmt": "float64",
+                              "network_seed": "1_000_000 * width + 1_000 * depth + seed",
+                              "failed": "final_loss >= threshold * var_y"},
+            "environment": {"nnlib": sys.modules[__package__].__version__, "python": platform.python_version(),
+                            "numpy": np.__version__,
+                            "torch": torch.__version__, "platform": platform.platform(),
+                            "torch_threads": torch.get_num_threads()},
+            "jobs": args.jobs, "elapsed_seconds": round(elapsed, 1), "rows": len(rows)}
+    with open(os.path.join(args.out, "ch6_training_failure.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    print(f"{len(rows)} runs in {elapsed:.0f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    _main()

@@ -4,15 +4,18 @@ Oracles: hand-made networks whose answer is known by construction, exact rationa
 (tests/oracles.py), closed forms for width-1 networks derived in the docstrings below, and hand
 computations of the bound and of the number of restarts.
 """
+import csv
+import json
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nnlib.initialization import (
-    INIT_LAWS, constant_probability_bound, dead_layers, fit_death_rate, init_layers,
-    is_constant_on, prob_constant, restarts_needed, wilson_interval,
+    INIT_LAWS, STUDY, STUDY_COLUMNS, constant_probability_bound, dead_layers, fit_death_rate, init_layers,
+    is_constant_on, load_study, prob_constant, restarts_needed, training_run, wilson_interval,
 )
 from nnlib.networks import ReLUNetwork, random_network
 from oracles import exact_forward, exact_layers
@@ -104,6 +107,9 @@ def test_laws_have_their_documented_moments():
     for A, b in init_layers([2, 7, 7, 1], "asymmetric", seed=1):
         assert np.all(np.any(np.concatenate([A, b[:, None]], axis=1) > 0, axis=1))
     assert init_layers([1, 3, 1], "he", seed=4)[0][0].tolist() == init_layers([1, 3, 1], "he", seed=4)[0][0].tolist()
+    # he-positive-bias: weights as "he", biases half-normal: > 0 with E b^2 = 2 / n_in
+    A, b = init_layers([4, 20000], "he-positive-bias", seed=2)[0]
+    assert np.all(b > 0) and abs(np.mean(b * b) / (2 / 4) - 1) < 0.05 and abs(A.var() / (2 / 4) - 1) < 0.05
 
 
 # --- closed forms for width 1 (derived by hand) --------------------------------------------------
@@ -114,8 +120,10 @@ def test_laws_have_their_documented_moments():
 # "uniform" (a, b i.i.d. U(-1, 1)): the area of {b <= 0, a <= -b} is 3/2 of 4, P = 3/8 as well.
 # "asymmetric": with prob. 1/2 the bias is made positive (alive); otherwise a = |a'| and
 # P(b <= -|a'|) = 1/4 (a 90 degree wedge), so P = 1/8.
+# "he-positive-bias": z(0) = b > 0, so one hidden neuron is never dead on [0, 1]: P = 0.
 @pytest.mark.parametrize("init, depth, exact_p", [("he-zero-bias", L, 1 - 2.0 ** -(L - 1)) for L in (2, 3, 4, 6)]
-                         + [("he", 2, 3 / 8), ("uniform", 2, 3 / 8), ("asymmetric", 2, 1 / 8)])
+                         + [("he", 2, 3 / 8), ("uniform", 2, 3 / 8), ("asymmetric", 2, 1 / 8),
+                            ("he-positive-bias", 2, 0.0)])
 def test_prob_constant_matches_closed_form_for_width_one(init, depth, exact_p):
     est, (lo, hi) = prob_constant(1, depth, 4000, init=init, seed=11)
     assert lo <= exact_p <= hi
@@ -175,14 +183,15 @@ def test_fit_death_rate_single_depth_closed_form_and_coverage():
     assert lo <= 0.1 <= hi and hi - lo < 0.003
 
 
-def test_frozen_gradients_at_and_below_a_dead_layer():
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_frozen_gradients_at_and_below_a_dead_layer(optimizer):
     torch = pytest.importorskip("torch")
     x = torch.linspace(0, 1, 33)[:, None]
     for dtype in (torch.float32, torch.float64):
         model = DEAD_MIDDLE.to_torch(dtype)
         params = list(model.parameters())            # (A_1, b_1, A_2, b_2, A_3, b_3, A_4, b_4)
         before = [p.detach().clone() for p in params]
-        opt = torch.optim.SGD(params, lr=0.1)
+        opt = getattr(torch.optim, optimizer)(params, lr=0.1)
         for _ in range(20):
             opt.zero_grad()
             loss = ((model(x.to(dtype)) - x.to(dtype) ** 2) ** 2).mean()
@@ -193,6 +202,105 @@ def test_frozen_gradients_at_and_below_a_dead_layer():
             opt.step()
         for p, p0 in zip(params[:4], before[:4]):
             assert torch.equal(p, p0)
+        assert torch.count_nonzero(params[4].grad) == 0          # A_3 multiplies the dead layer's output 0
+        assert not torch.equal(params[7], before[7])             # ... while the output bias did move
+
+
+# --- the training study (experiment E3.2): the committed table is what the code produces -------------
+DATA = Path(__file__).resolve().parents[1] / "chapters" / "data"
+
+
+def _committed_rows():
+    with open(DATA / "ch6_training_failure.csv") as f:
+        rows = [{k: (float(v) if k in ("final_loss", "var_y") else int(v)) for k, v in r.items()}
+                for r in csv.DictReader(f)]
+    assert load_study() == rows == load_study(DATA / "ch6_training_failure.csv")   # the loader reads this file
+    return rows
+
+
+def test_committed_study_is_complete_and_obeys_the_proposition():
+    meta = json.loads((DATA / "ch6_training_failure.json").read_text())
+    config = meta["configuration"]
+    assert {k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k in STUDY} == STUDY
+    rows = _committed_rows()
+    assert tuple(rows[0]) == STUDY_COLUMNS and len(rows) == meta["rows"]
+    cells = {(r["width"], r["depth"]) for r in rows}
+    assert cells == {(N, L) for N in STUDY["widths"] for L in STUDY["depths"]}
+    for N, L in cells:
+        assert sorted(r["seed"] for r in rows if (r["width"], r["depth"]) == (N, L)) == list(range(STUDY["seeds"]))
+    var_y = float(np.var(np.linspace(0, 1, STUDY["n_points"]) ** 2))
+    for r in rows:
+        assert r["var_y"] == pytest.approx(var_y, rel=1e-15)
+        assert r["failed"] == (r["final_loss"] >= STUDY["threshold"] * r["var_y"])
+        assert (r["first_dead_layer"] > 0) <= r["constant_at_init"]        # a dead layer forces a constant
+        if r["constant_at_init"]:                                          # ... and freezes training
+            assert r["failed"] and r["constant_at_end"]
+            assert r["final_loss"] >= r["var_y"] * (1 - 1e-12)   # no better than the best constant
+    assert 0 < sum(r["constant_at_init"] for r in rows) < len(rows)        # both kinds of start occur
+
+
+@pytest.mark.parametrize("width, depth, seed", [(3, 5, 0), (3, 5, 1), (2, 3, 7), (5, 10, 3)])
+def test_study_slice_reproduces_the_committed_rows(width, depth, seed):
+    pytest.importorskip("torch")
+    settings = {k: STUDY[k] for k in ("init", "n_points", "optimizer", "steps", "lr", "threshold")}
+    row = next(r for r in _committed_rows() if (r["width"], r["depth"], r["seed"]) == (width, depth, seed))
+    live = training_run(width, depth, seed, **settings)
+    for k in STUDY_COLUMNS:
+        if k == "final_loss":
+            assert live[k] == pytest.approx(row[k], rel=1e-9, abs=1e-12)
+        else:
+            assert live[k] == row[k], k
+
+
+# --- the coding exercise's self-check -------------------------------------------------------------
+def restarts_correct(p_fail, success):
+    return restarts_needed(p_fail, success)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda p, s: round(math.log1p(-s) / math.log(p)) if p else 1, "0.75"),             # rounds 8.004 down
+    (lambda p, s: math.ceil(math.log1p(-s) / math.log(p)), "p_fail = 0.0"),                # log(0)
+    (lambda p, s: float(restarts_needed(p, s)), "got"),                                      # not an int
+    (lambda p, s: restarts_needed(p, s) + 1, "expected"),                                    # off by one
+    (lambda p, s: max(1, math.floor(math.log1p(-s) / math.log(p)) + 1) if p else 1, "0.5"),  # boundary 0.75
+    (lambda p, s: max(1, math.ceil(math.log1p(-s) / math.log(p))) if p else 1, "rounded"),  # trusts the logs
+])
+def test_restarts_check_explains_mistakes(wrong, words):
+    from nnlib.checks import CheckFailed, check_restarts
+    with pytest.raises(CheckFailed, match=words):
+        check_restarts(wrong)
+
+
+def test_restarts_check_passes_a_correct_solution(capsys):
+    from nnlib.checks import check_restarts
+    check_restarts(restarts_correct)
+    assert "all 55 answers correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("p_fail", [0.5, 0.3, 0.77, 0.9, 0.999])
+def test_restarts_when_the_answer_is_an_exact_integer(p_fail):
+    """success = 1 - p_fail**K (in float64) is reached at K and not at K - 1, by definition: the answer
+    is K, whichever way log(1 - success) / log(p_fail) rounds."""
+    for K in range(1, 60):
+        success = 1 - p_fail ** K
+        if 0 < success < 1 and 1 - p_fail ** (K - 1) < success:
+            assert restarts_needed(p_fail, success) == K, K
+        above = np.nextafter(success, 1.0)            # one ulp more: K no longer suffices
+        if 0 < above < 1 and 1 - p_fail ** (K + 1) >= above:
+            assert restarts_needed(p_fail, above) == K + 1, K
+
+
+def test_restarts_by_brute_force():
+    """Oracle: the smallest K found by counting up, in exact rational arithmetic."""
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        p, s = Fraction(int(rng.integers(0, 1000)), 1000), Fraction(int(rng.integers(1, 1000)), 1000)
+        K = 1
+        while 1 - p ** K < s:
+            K += 1
+        if min(abs(1 - p ** K - s), abs(1 - p ** (K - 1) - s)) < Fraction(1, 10**9):
+            continue                  # an exact tie: float64 may decide it either way (the check tests ties)
+        assert restarts_needed(float(p), float(s)) == K
 
 
 @pytest.mark.parametrize("call, exc, match", [
@@ -219,6 +327,11 @@ def test_frozen_gradients_at_and_below_a_dead_layer():
     (lambda: fit_death_rate([3, 4], [1], [10, 10]), ValueError, "one length"),
     (lambda: random_network([1, 2, 1], init="he", bias_std=0.5), ValueError, "bias_std"),
     (lambda: random_network([1, 2, 1], init="lecun"), ValueError, "init"),
+    (lambda: training_run(0, 3, 0), ValueError, "width"),
+    (lambda: training_run(2, 1, 0), ValueError, "depth"),
+    (lambda: training_run(2, 3, -1), ValueError, "seed"),
+    (lambda: training_run(2, 3, 0, init="xavier"), ValueError, "init"),
+    (lambda: load_study(3), TypeError, "path"),
 ])
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
