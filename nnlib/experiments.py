@@ -31,6 +31,7 @@ import numpy as np
 from ._validate import check_choice, check_flag, check_format, check_int, check_real
 from .networks import random_network
 from .precision import FORMATS, Format
+from .reproducibility import environment
 from .theory import telgarsky_bound
 from .training import OPTIMIZERS   # the one definition (nnlib.training imports torch only when training)
 
@@ -502,17 +503,6 @@ def chapter5_grid(seeds: int = 10) -> list:
     return out
 
 
-def _environment(n_jobs: int) -> dict:
-    import platform
-
-    import torch
-
-    return dict(python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
-                platform=platform.platform(), machine=platform.machine(), cpus=__import__("os").cpu_count(),
-                n_jobs=n_jobs, torch_threads_per_run=1,
-                date_utc=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-
-
 def _run_chapter5(args) -> Path:
     """``--chapter5``: the Chapter 5 study → ``<out>/<name>.csv`` and ``<out>/<name>.json``."""
     pairs = chapter5_grid(args.seeds if args.seeds is not None else 10)
@@ -531,7 +521,7 @@ def _run_chapter5(args) -> Path:
     spec = {part: {**v, "variants": [list(x) for x in v["variants"]]} for part, v in CHAPTER5.items()}
     meta = dict(command=" ".join(["python -m nnlib.experiments"] + args.argv), study=spec,
                 interval=list(INTERVAL), sup_grid=SUP_GRID, seeds=int(table["seed"].max()) + 1, runs=len(configs),
-                seconds=round(elapsed, 1), environment=_environment(args.n_jobs))
+                seconds=round(elapsed, 1), environment=environment(n_jobs=args.n_jobs, torch_threads_per_run=1))
     (out / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"{len(configs)} runs in {elapsed:.1f} s; wrote {out / name}.csv and .json")
     return out

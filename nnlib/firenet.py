@@ -847,10 +847,11 @@ def main(argv=None):
     import argparse
     import csv
     import json
-    import platform
     from pathlib import Path
 
     import torch
+
+    from .reproducibility import environment
 
     parser = argparse.ArgumentParser(prog="python -m nnlib.firenet", description=main.__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
@@ -865,8 +866,7 @@ def main(argv=None):
         writer.writerows(rows)
     meta = {"experiment": "Chapter 8, E2.4: trained network vs FIRENET under worst-case perturbations",
             "function": "nnlib.firenet.stability_study", "config": STABILITY_DEFAULTS, "seeds": args.seeds,
-            "torch_threads": 1, "environment": {"python": platform.python_version(), "numpy": np.__version__,
-                                                 "torch": torch.__version__, "machine": platform.machine()}}
+            "torch_threads": 1, "environment": environment()}
     (args.out / "ch8_stability.json").write_text(json.dumps(meta, indent=2) + "\n")
     return args.out / "ch8_stability.csv"
 

@@ -35,8 +35,8 @@ from typing import Sequence
 import numpy as np
 
 from ._validate import as_generator, check_choice, check_flag, check_int, check_interval, check_network, check_real
-from .pieces import propagate_knots
-from .pieces import batched_states
+from .pieces import batched_states, propagate_knots
+from .reproducibility import data_file, environment
 
 __all__ = [
     "INIT_LAWS",
@@ -53,7 +53,6 @@ __all__ = [
     "training_run",
     "training_study",
     "load_study",
-    "STUDY_URL",
 ]
 
 #: The initialisation laws, by name. ``n_in`` is the fan-in of the layer, ``n_out`` its width.
@@ -409,36 +408,19 @@ def _study_cell(width: int, depth: int, seeds: int, kwargs: dict) -> list:
 
 
 #: Where :func:`load_study` finds the committed table when nnlib is not a source checkout (Colab).
-STUDY_URL = ("https://raw.githubusercontent.com/nnlib-book/relu-trainability/main/"
-             "chapters/data/ch6_training_failure.csv")
-
-
 def load_study(path=None) -> list:
     """The committed rows of the training study, as dicts with typed values (ints, floats).
 
     Chapter 6, section "What a dead start costs in training". ``path`` defaults to
-    ``chapters/data/ch6_training_failure.csv`` of the source checkout nnlib is installed from
-    (editable installs, Binder); without a checkout (Colab) the file is downloaded from
-    :data:`STUDY_URL`. Raises ``FileNotFoundError`` saying how to produce the file otherwise.
+    the committed ``chapters/data/ch6_training_failure.csv``, found (or, on Colab, downloaded) by
+    :func:`nnlib.reproducibility.data_file`.
     """
     import csv
     import io
     from pathlib import Path
 
     if path is None:
-        local = Path(__file__).resolve().parents[1] / "chapters" / "data" / "ch6_training_failure.csv"
-        if local.exists():
-            text = local.read_text()
-        else:
-            import urllib.request
-
-            try:
-                with urllib.request.urlopen(STUDY_URL, timeout=30) as response:
-                    text = response.read().decode()
-            except OSError as exc:
-                raise FileNotFoundError(f"no source checkout ({local} is missing) and {STUDY_URL} could not be read "
-                                        f"({exc}); run `python -m nnlib.initialization --out DIR` and pass "
-                                        f"path=DIR/ch6_training_failure.csv") from exc
+        text = data_file("ch6_training_failure.csv").read_text()
     else:
         if not isinstance(path, (str, Path)):
             raise TypeError(f"path must be a str or pathlib.Path, got {type(path).__name__} {path!r}")
@@ -455,7 +437,6 @@ def _main(argv=None) -> None:
     import csv
     import json
     import os
-    import platform
     import time
 
     parser = argparse.ArgumentParser(description="Chapter 6, experiment E3.2: training failure vs depth and width.")
@@ -477,8 +458,6 @@ def _main(argv=None) -> None:
         for row in rows:
             writer.writerow({k: (repr(v) if isinstance(v, float) else int(v) if isinstance(v, bool) else v)
                              for k, v in row.items()})
-    import sys
-
     meta = {"experiment": "Chapter 6, E3.2: fraction of failed trainings vs depth and width",
             "command": "python -m nnlib.initialization --out " + args.out
                        + ("" if args.seeds == STUDY["seeds"] else f" --seeds {args.seeds}"),
@@ -486,10 +465,7 @@ def _main(argv=None) -> None:
                               "batch": "full", "fmt": "float64",
                               "network_seed": "1_000_000 * width + 1_000 * depth + seed",
                               "failed": "final_loss >= threshold * var_y"},
-            "environment": {"nnlib": sys.modules[__package__].__version__, "python": platform.python_version(),
-                            "numpy": np.__version__,
-                            "torch": torch.__version__, "platform": platform.platform(),
-                            "torch_threads": torch.get_num_threads()},
+            "environment": environment(),
             "jobs": args.jobs, "elapsed_seconds": round(elapsed, 1), "rows": len(rows)}
     with open(os.path.join(args.out, "ch6_training_failure.json"), "w") as f:
         json.dump(meta, f, indent=2)

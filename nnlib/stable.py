@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validate import as_real_array, check_int, check_positive, check_seed
+from .reproducibility import environment
 
 __all__ = [
     "KINDS", "ACTIVATIONS", "EXAMPLE_1",
@@ -1108,15 +1109,6 @@ def float16_study(kinds=("resnet", "antisymmetric"), depths=(4, 16, 64, 256), se
     return rows
 
 
-def _environment():
-    import platform
-
-    import torch
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "machine": platform.machine(), "torch_threads": 1}
-
-
 def _write_csv(path, rows):
     import csv
 
@@ -1215,7 +1207,7 @@ def write_study(out_dir, *, quick=False):
                           "val_accuracy": r.val_accuracy, "seconds": r.seconds} for kind, r in results.items()}
     config = {"command": "python -m nnlib.stable" + (" --quick" if quick else ""), "data": "swiss_roll(256)",
               "setups": SWISS_ROLL_SETUPS, "common": SWISS_ROLL_COMMON, **roll_kw, "seconds": roll_seconds,
-              "environment": _environment()}
+              "environment": environment(torch_threads_per_run=1)}
     (out / "ch7_swiss_roll.json").write_text(json.dumps({"config": config, "classifiers": classifiers}, indent=1))
     start = time.perf_counter()
     f16 = float16_study(**f16_kw)
@@ -1223,7 +1215,7 @@ def write_study(out_dir, *, quick=False):
     config = {"command": config["command"], "function": "float16_study", "kinds": ["resnet", "antisymmetric"],
               "depths": list(f16_kw["depths"]), "seeds": list(f16_kw["seeds"]), "T": 5.0, "dtype": "float16",
               "data": "swiss_roll(32) training half, padded to 4", "seconds": time.perf_counter() - start,
-              "environment": _environment()}
+              "environment": environment(torch_threads_per_run=1)}
     (out / "ch7_float16.json").write_text(json.dumps(config, indent=1))
     return [out / f"ch7_{name}.{ext}" for name in ("swiss_roll", "float16") for ext in ("csv", "json")]
 

@@ -161,3 +161,26 @@ def test_api_page_has_a_section_per_module():
     wanted = set(MODULES) - PENDING_CHAPTER
     assert documented == wanted, f"missing: {sorted(wanted - documented)}, extra: {sorted(documented - wanted)}"
     assert all(opt in text for opt in (":members:", ":undoc-members:"))
+
+
+def test_data_file_finds_the_committed_tables_and_names_a_bad_name():
+    from nnlib.reproducibility import data_file
+
+    for name in ("ch5_study.csv", "ch6_training_failure.csv", "ch7_float16.csv", "ch8_stability.csv"):
+        path = data_file(name)
+        assert path == ROOT / "chapters" / "data" / name and path.exists()
+    for bad in ("../README.md", "", ".hidden", 3):
+        with pytest.raises(ValueError, match="name"):
+            data_file(bad)
+
+
+def test_environment_names_versions_and_takes_extras():
+    import platform
+
+    import numpy as np
+
+    from nnlib.reproducibility import environment
+
+    env = environment(n_jobs=2)
+    assert env["nnlib"] == nnlib.__version__ and env["numpy"] == np.__version__
+    assert env["python"] == platform.python_version() and env["n_jobs"] == 2
