@@ -17,7 +17,7 @@ Examples
 import importlib as _importlib
 import importlib.util as _importlib_util
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: Submodules, loaded on first attribute access. Modules still being written elsewhere are listed
 #: only when their file exists.
