@@ -91,7 +91,10 @@ __all__ = [
     "read_rows", "read_classifiers", "write_study", "main",
 ]
 
+#: The four layer designs of :func:`forward` (Chapter 7, §7.4): plain ResNet (forward Euler), antisymmetric,
+#: Hamiltonian (Verlet) and leapfrog.
 KINDS = ("resnet", "antisymmetric", "hamiltonian", "leapfrog")
+#: The activations :func:`forward` accepts.
 ACTIVATIONS = ("tanh", "relu")
 
 #: The data of Example 1 of the paper, in the row convention.

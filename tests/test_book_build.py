@@ -350,7 +350,7 @@ def test_pdf_has_every_chapter_theorem_and_figure():
     pdf = ROOT / "_build" / "latex" / "book.pdf"
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    flat = re.sub(r"\s+", " ", re.sub(r"-\n", "", text))
+    flat = re.sub(r"\s+", " ", re.sub(r"-\n", "", text)).replace("\u2019", "'")   # LaTeX typesets ' as ’
     titles, theorems, figures = [], [], 0
     for page in toc_pages():
         source, metadata = source_of(page)
