@@ -65,6 +65,7 @@ __all__ = [
     "network_state",
     "batched_states",
     "LayerKnots",
+    "MAX_MEMORY_BYTES",
 ]
 
 # Slopes are propagated by the chain rule (not by finite differences), so two segments with the
@@ -85,6 +86,9 @@ ZERO_RTOL = 2.0**-40
 #   may or may not change there (a kink cancelled downstream).
 # Exact decisions cost rational operations; float mode refuses beyond this many (about 1 s).
 EXACT_WORK = 1_000_000
+# Counting refuses (ValueError naming the estimate) when the knots of a layer would need more memory
+# than this: about 8 (2 + 3 N) bytes per knot of a width-N layer (knots, values, slopes, temporaries).
+MAX_MEMORY_BYTES = 6 * 2**30
 
 
 @dataclass(frozen=True)
@@ -960,6 +964,26 @@ class _Oracle:
         return found
 
 
+def _project_memory(sizes, remaining, n):
+    """Refuse early when the knot count keeps multiplying (a sawtooth doubles it every layer) and
+    the ``remaining`` hidden layers would need more than :data:`MAX_MEMORY_BYTES`."""
+    _check_memory(sizes[-1], n)
+    if remaining <= 0 or len(sizes) < 4:
+        return
+    growth = min(sizes[-1] / sizes[-2], sizes[-2] / sizes[-3], sizes[-3] / sizes[-4])
+    if growth >= 1.5:
+        _check_memory(int(sizes[-1] * min(growth**remaining, 2.0**62)), n, estimated=True)
+
+
+def _check_memory(knots, n, estimated=False):
+    need = knots * 8 * (2 + 3 * n)
+    if need > MAX_MEMORY_BYTES:
+        raise ValueError(
+            f"counting needs about {need / 2**30:.1f} GiB for {knots:,} knots"
+            f"{' (estimated from the growth so far)' if estimated else ''} of a width-{n} layer, more than "
+            f"nnlib.pieces.MAX_MEMORY_BYTES = {MAX_MEMORY_BYTES / 2**30:.0f} GiB; use a smaller network or interval")
+
+
 def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
     """Propagate through all layers; return knots, output values, output slopes, edges, bounded, oracle."""
     net = check_network(net, univariate=True)
@@ -974,11 +998,14 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
     state = [x, H, D, np.zeros(x.shape[0], dtype=bool) if want_edge else None]
     del x, H, D
     layers = net.layers
+    sizes = [state[0].shape[0]]
     for j, (A, b) in enumerate(layers, start=1):
         if exact:
             A, b = _to_exact(A), _to_exact(b)
         if j < len(layers):
             _layer(state, A, b, bounded, zero, want_edge, record, oracle, j, cert=cert)
+            sizes.append(state[0].shape[0])
+            _project_memory(sizes, len(layers) - 1 - j, A.shape[0])
             continue
         x, H, D, edge = state
         state.clear()
@@ -1281,9 +1308,8 @@ def count_regions_on_grid(net, interval, num_points: int) -> int:
     # Evaluate in chunks so that memory stays bounded for very fine grids.
     changes, prev = 0, None
     chunk = max(1, 2**22 // max(1, net.num_neurons))
-    grid_index = np.arange(num_points)
     for start in range(0, num_points, chunk):
-        xs = a + (b - a) * (grid_index[start:start + chunk] / (num_points - 1))
+        xs = a + (b - a) * (np.arange(start, min(start + chunk, num_points)) / (num_points - 1))
         pat = net.activation_pattern(xs)
         if prev is not None:
             pat = np.vstack([prev, pat])

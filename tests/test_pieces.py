@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nnlib import ReLUNetwork, breakpoints, count_activation_regions, count_pieces
+from nnlib.constructions import sawtooth
 from nnlib.networks import random_network
 from nnlib.pieces import count_regions_on_grid, propagate_knots
 from oracles import check_pieces_are_maximal_affine, exact_layers, exact_pattern
@@ -195,3 +196,26 @@ def test_invalid_arguments_raise_clear_errors(call, error, message):
     net = random_network([1, 3, 1], seed=0)
     with pytest.raises(error, match=message):
         call(net)
+
+
+# ----------------------------------------------------------------- bounded memory (issue 10, item 7)
+def test_counting_refuses_work_that_cannot_fit_naming_the_memory():
+    from nnlib.pieces import MAX_MEMORY_BYTES
+
+    with pytest.raises(ValueError, match=r"GiB .* knots .*MAX_MEMORY_BYTES"):
+        count_pieces(sawtooth(30), (0, 1))          # 2^30 knots: ~90 GiB, refused before allocating it
+    assert MAX_MEMORY_BYTES >= 2**30
+    assert count_pieces(sawtooth(20), (0, 1)) == 2**20   # what fits is still counted
+
+
+def test_grid_counting_memory_is_flat_in_the_number_of_points():
+    import tracemalloc
+
+    net = random_network([1, 8, 8, 1], seed=0)
+    peaks = []
+    for n in (2 * 10**6, 2 * 10**7):
+        tracemalloc.start()
+        count_regions_on_grid(net, (-1, 1), n)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 1.2 * peaks[0], peaks             # 10x the points, not 10x the memory
