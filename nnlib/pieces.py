@@ -86,8 +86,8 @@ ZERO_RTOL = 2.0**-40
 #   may or may not change there (a kink cancelled downstream).
 # Exact decisions cost rational operations; float mode refuses beyond this many (about 1 s).
 EXACT_WORK = 1_000_000
-# Counting refuses (ValueError naming the estimate) when the knots of a layer would need more memory
-# than this: about 8 (2 + 3 N) bytes per knot of a width-N layer (knots, values, slopes, temporaries).
+#: Counting refuses (ValueError naming the estimate) when the knots of a layer would need more memory
+#: than this: about 8 (2 + 3 N) bytes per knot of a width-N layer (knots, values, slopes, temporaries).
 MAX_MEMORY_BYTES = 6 * 2**30
 
 
