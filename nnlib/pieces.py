@@ -458,6 +458,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         if (oracle is None and batch is None) or (cert is not None and cert.exact):
             x, Z, DZ, edge = _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge)
         else:
+            if depth == 1:
+                x, Z, DZ, edge = _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge)
             _flag_close_knots(x, batch, spans, bounded)
 
     if record is not None:
@@ -517,12 +519,14 @@ def _sign_margin(x, H, A, b, depth):
     return ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
 
 
-def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge):
+def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, dup=None):
     """Exact (or certified exact) arithmetic: coincident knots (two neurons vanish at one point):
-    keep one, with zero for both."""
-    dup = x[1:] == x[:-1]
-    if batch is not None:
-        dup &= batch["gid"][1:] == batch["gid"][:-1]
+    keep one, with zero for both. ``dup[k]`` (default: knots ``k``, ``k + 1`` equal, in one
+    network) says which neighbours are one knot."""
+    if dup is None:
+        dup = x[1:] == x[:-1]
+        if batch is not None:
+            dup &= batch["gid"][1:] == batch["gid"][:-1]
     if not dup.any():
         return x, Z, DZ, edge
     keep = np.concatenate([[True], ~dup])
@@ -537,6 +541,35 @@ def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge):
     if want_edge:
         edge = np.logical_or.reduceat(edge, starts)
     return x, Z, DZ, edge
+
+
+def _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge):
+    """Float mode, first hidden layer: merge equal float knots whose exact knots coincide.
+
+    Neuron ``i`` of the first layer vanishes at ``-b_i / a_i`` exactly. A run of knots at one float
+    position, in one network, whose neurons (the zero entries of its rows) all satisfy
+    ``b_i a_j == b_j a_i`` in rational arithmetic, is one knot, as exact mode finds it (zero biases
+    put every first-layer kink at ``x = 0``). Every other close pair is left to
+    :func:`_flag_close_knots`, which decides it exactly or refuses.
+    """
+    same = x[1:] == x[:-1]
+    if batch is not None:
+        same &= batch["gid"][1:] == batch["gid"][:-1]
+    if not same.any():
+        return x, Z, DZ, edge
+    dup = np.zeros_like(same)
+    ends = np.flatnonzero(np.diff(np.concatenate([[0], same.astype(np.int8), [0]])))
+    for r0, r1 in zip(ends[::2].tolist(), ends[1::2].tolist()):   # knots r0 … r1 share one position
+        g = None if batch is None else int(batch["gid"][r0])
+        a = (A if g is None else A[g])[:, 0]
+        c = b if g is None else b[g]
+        # the neurons that vanish there (a_i = 0: constant, no kink; b_i = 0 too: zero everywhere)
+        neurons = np.flatnonzero((Z[r0:r1 + 1] == 0).any(axis=0) & (a != 0)).tolist()
+        i = neurons[0]
+        ai, bi = Fraction(float(a[i])), Fraction(float(c[i]))
+        if all(bi * Fraction(float(a[j])) == Fraction(float(c[j])) * ai for j in neurons[1:]):
+            dup[r0:r1] = True
+    return _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, dup)
 
 
 def _flag_close_knots(x, batch, spans, bounded):

@@ -157,18 +157,20 @@ def test_exact_decisions_are_rare_on_random_data(seed, no_exact):
 
 
 def test_coincident_non_dyadic_kinks(no_exact):
-    """Two neurons vanishing at one non-dyadic point (3x − 1, 6x − 2): exact says one kink.
+    """Two neurons vanishing at one non-dyadic point (3x − 1, 15x − 5): exact says one kink.
 
-    Float interpolation puts the two zeros an ulp apart on many intervals; an engine that trusts
-    that counts an extra piece and region. Without exact decisions float must refuse — never differ.
+    Float interpolation puts the two zeros on one float position on some intervals (merged by the
+    first layer's rational test ``b_i a_j == b_j a_i``, no exact work) and an ulp apart on others;
+    an engine that trusts the gap counts an extra piece and region. Without exact decisions float
+    must then refuse — never differ.
     """
     stats = {"ok": 0, "refused": 0}
     rng = np.random.default_rng(7)
     for _ in range(40):
         a, b = -float(rng.uniform(0, 2)), float(rng.uniform(0.5, 2))
-        net = ReLUNetwork([(np.array([[3.0], [6.0]]), np.array([-1.0, -2.0])), (np.array([[1.0, 1.3]]), np.zeros(1))])
+        net = ReLUNetwork([(np.array([[3.0], [15.0]]), np.array([-1.0, -5.0])), (np.array([[1.0, 1.3]]), np.zeros(1))])
         agree_or_refuse(net, (a, b), stats)
-    assert stats["refused"] > 0           # the float positions do differ on some of these intervals
+    assert stats["refused"] > 0 and stats["ok"] > 0   # both kinds of interval occur
 
 
 def test_coincident_non_dyadic_kinks_are_decided_exactly():
@@ -329,6 +331,42 @@ def test_batched_states_equal_exact_counts_and_single_states(rounded):
         rec = propagate_knots(n, (-1, 1), exact=True)
         want = [float(max(abs(v) for v in r.slope[1:r.x.shape[0]].ravel())) for r in rec]
         np.testing.assert_allclose(st["max_slope"], want, rtol=1e-12)
+
+
+def test_zero_biases_are_merged_exactly_without_a_rerun(monkeypatch):
+    """Zero biases put every first-layer kink at x = 0: one knot, decided in the batch itself
+    (``b_i a_j == b_j a_i``), not by re-running each network with exact windows."""
+    rng = np.random.default_rng(0)
+    nets = [ReLUNetwork([(rng.standard_normal((o, i)), np.zeros(o)) for i, o in zip([1, 8, 8, 8], [8, 8, 8, 1])])
+            for _ in range(32)]
+    reruns = []
+    monkeypatch.setattr(pieces, "_state_one", lambda *a: reruns.append(a) or pytest.fail("re-run"))
+    out = batched_states(_stack(nets), (-1.0, 1.0))
+    assert not reruns
+    for g, n in enumerate(nets):
+        assert out["pieces"][g] == count_pieces(n, (-1, 1), exact=True)
+        assert out["regions"][g] == count_activation_regions(n, (-1, 1), exact=True)
+        assert count_pieces(n, (-1, 1)) == out["pieces"][g]
+
+
+@pytest.mark.parametrize("a, c, a2, c2", [
+    (2.2913756864508983, 0.9009273926518706, 1.6411735905563687, 0.6452797123457398),
+    (1.591410082036699, -0.1533471020548487, 2.771526420119016, -0.2670622422158937),
+    (1.6540610077468225, 0.5768574068568086, 1.5792846211960574, 0.550778977924761),
+    (0.9691459403650766, -0.19377402710574154, 0.7803397010034733, -0.1560235255352488),
+])
+def test_equal_float_knots_of_different_exact_kinks_stay_two(a, c, a2, c2):
+    """Kinks ``-c/a`` and ``-c2/a2`` a rounding apart land on one float position; they are two
+    kinks (3 pieces). A zero neuron (a = b = 0, zero everywhere) listed first must not vouch for
+    their coincidence."""
+    assert Fraction(c) * Fraction(a2) != Fraction(c2) * Fraction(a)
+    net = ReLUNetwork([(np.array([[0.0], [a], [a2]]), np.array([0.0, c, c2])),
+                       (np.array([[1.0, 1.0, -2.0]]), np.zeros(1))])
+    assert count_pieces(net, (-1, 1), exact=True) == 3
+    assert count_pieces(net, (-1, 1)) == 3
+    assert count_activation_regions(net, (-1, 1)) == count_activation_regions(net, (-1, 1), exact=True)
+    out = batched_states(_stack([net, net]), (-1.0, 1.0))
+    assert out["pieces"].tolist() == [3, 3]
 
 
 def test_batched_states_validates_its_arguments():
