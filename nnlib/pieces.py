@@ -409,6 +409,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     x, H, D, edge = state
     state.clear()
     spans = []
+    originals = x if depth == 1 else None         # the first layer's knots before the split (sorted)
     if oracle is not None or batch is not None:
         # Float mode: signs within the margin of zero are uncertain (unless the certificate holds).
         certified = cert is not None and cert.layer(A, b, H, D)
@@ -459,7 +460,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
             x, Z, DZ, edge = _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge)
         else:
             if depth == 1:
-                x, Z, DZ, edge = _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge)
+                x, Z, DZ, edge = _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge, originals)
             _flag_close_knots(x, batch, spans, bounded)
 
     if record is not None:
@@ -543,13 +544,40 @@ def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, dup=None):
     return x, Z, DZ, edge
 
 
-def _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge):
+def _two_product(a, c):
+    """``(p, e)`` with ``p + e == a c`` exactly and ``p = fl(a c)`` (Dekker's splitting), elementwise;
+    valid while every nonzero ``|a|``, ``|c|`` lies in ``[2^-400, 2^400]`` (see :func:`_in_range`)."""
+    def split(v):
+        t = v * 134217729.0                      # 2^27 + 1
+        hi = t - (t - v)
+        return hi, v - hi
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):   # out of range: _in_range says so
+        p = a * c
+        ah, al = split(a)
+        ch, cl = split(c)
+        return p, ((ah * ch - p) + ah * cl + al * ch) + al * cl
+
+
+def _in_range(*arrays):
+    """Whether every nonzero magnitude lies in ``[2^-400, 2^400]`` (no overflow or underflow in
+    :func:`_two_product`), per row of the ``(R, n)`` arrays."""
+    ok = True
+    for v in arrays:
+        m = np.abs(v)
+        ok = ok & ((m == 0) | ((m >= 2.0**-400) & (m <= 2.0**400))).all(axis=-1)
+    return ok
+
+
+def _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge, originals):
     """Float mode, first hidden layer: merge equal float knots whose exact knots coincide.
 
     Neuron ``i`` of the first layer vanishes at ``-b_i / a_i`` exactly. A run of knots at one float
-    position, in one network, whose neurons (the zero entries of its rows) all satisfy
-    ``b_i a_j == b_j a_i`` in rational arithmetic, is one knot, as exact mode finds it (zero biases
-    put every first-layer kink at ``x = 0``). Every other close pair is left to
+    position ``x0``, in one network, is one knot, as exact mode finds it, when the neurons that
+    vanish there in float (the zero entries of its rows) vanish at one exact point: at ``x0`` itself
+    (``a_i x0 + b_i == 0``) if ``x0`` is one of the layer's ``originals`` (an end of the interval,
+    or the anchor 0 of the line), else at each other's kink (``b_i a_j == b_j a_i``, with at least
+    one such neuron per row). Both are decided exactly by :func:`_two_product` (zero biases put
+    every first-layer kink at ``x = 0``). Every other close pair is left to
     :func:`_flag_close_knots`, which decides it exactly or refuses.
     """
     same = x[1:] == x[:-1]
@@ -557,19 +585,28 @@ def _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge):
         same &= batch["gid"][1:] == batch["gid"][:-1]
     if not same.any():
         return x, Z, DZ, edge
-    dup = np.zeros_like(same)
     ends = np.flatnonzero(np.diff(np.concatenate([[0], same.astype(np.int8), [0]])))
-    for r0, r1 in zip(ends[::2].tolist(), ends[1::2].tolist()):   # knots r0 … r1 share one position
-        g = None if batch is None else int(batch["gid"][r0])
-        a = (A if g is None else A[g])[:, 0]
-        c = b if g is None else b[g]
-        # the neurons that vanish there (a_i = 0: constant, no kink; b_i = 0 too: zero everywhere)
-        neurons = np.flatnonzero((Z[r0:r1 + 1] == 0).any(axis=0) & (a != 0)).tolist()
-        i = neurons[0]
-        ai, bi = Fraction(float(a[i])), Fraction(float(c[i]))
-        if all(bi * Fraction(float(a[j])) == Fraction(float(c[j])) * ai for j in neurons[1:]):
-            dup[r0:r1] = True
-    return _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, dup)
+    r0, r1 = ends[::2], ends[1::2]                # knots r0 … r1 share one position
+    zr = np.logical_or.reduceat(np.vstack([Z == 0, np.zeros((1, Z.shape[1]), bool)]),
+                                np.column_stack([r0, r1 + 1]).ravel(), axis=0)[::2]
+    g = np.zeros(r0.shape[0], dtype=np.intp) if batch is None else batch["gid"][r0]
+    a, c = (A[None, :, 0], b[None]) if batch is None else (A[:, :, 0], b)
+    a, c = a[g], c[g]                             # (R, n): the runs' first-layer weights and biases
+    vanish = zr & (a != 0)                        # a_i = 0: constant, no kink (zero everywhere if b_i = 0)
+    rows = np.arange(r0.shape[0])
+    i = vanish.argmax(axis=1)
+    ai, bi, x0 = a[rows, i][:, None], c[rows, i][:, None], x[r0][:, None]
+    p1, e1 = _two_product(bi, a)
+    p2, e2 = _two_product(c, ai)
+    p0, e0 = _two_product(a, x0)
+    orig = np.isin(x[r0], originals)[:, None]
+    coincide = np.where(orig, (p0 == -c) & (e0 == 0), (p1 == p2) & (e1 == e2))
+    ok = ((coincide | ~vanish).all(axis=1) & _in_range(a, c, x0)
+          & (vanish.sum(axis=1) >= r1 - r0 + 1 - orig[:, 0]))
+    step = np.zeros(same.shape[0] + 1, dtype=np.int64)
+    np.add.at(step, r0[ok], 1)
+    np.add.at(step, r1[ok], -1)
+    return _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, np.cumsum(step)[:-1] > 0)
 
 
 def _flag_close_knots(x, batch, spans, bounded):
@@ -750,6 +787,9 @@ def _fits_all(bounds, qs) -> bool:
 def _few_bits(a) -> bool:
     """Whether ``a`` survives a float32 round trip (at most 24 significant bits): a cheap
     necessary test before the exactness certificate (random float64 weights fail it at once)."""
+    v = float(a.flat[0]) if a.size else 0.0      # random weights: decided by one entry
+    if abs(v) > 3.4e38 or float(np.float32(v)) != v:
+        return False
     with np.errstate(over="ignore"):              # huge values become inf: then not equal
         return bool(np.array_equal(a.astype(np.float32), a))
 

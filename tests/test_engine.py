@@ -354,6 +354,10 @@ def test_zero_biases_are_merged_exactly_without_a_rerun(monkeypatch):
     (1.591410082036699, -0.1533471020548487, 2.771526420119016, -0.2670622422158937),
     (1.6540610077468225, 0.5768574068568086, 1.5792846211960574, 0.550778977924761),
     (0.9691459403650766, -0.19377402710574154, 0.7803397010034733, -0.1560235255352488),
+    # here even the rounded products agree, fl(c a2) == fl(c2 a): only their rounding errors differ
+    (3.3175102331088304, 0.8172773769139461, 2.303639463647497, 0.5675076445630104),
+    (1.9296562189699953, -0.7019700400048575, 0.6706519875450883, -0.243969675996304),
+    (3.99711640272775, 0.48722966015792046, 1.3207857058443837, 0.16099755567809762),
 ])
 def test_equal_float_knots_of_different_exact_kinks_stay_two(a, c, a2, c2):
     """Kinks ``-c/a`` and ``-c2/a2`` a rounding apart land on one float position; they are two
@@ -367,6 +371,20 @@ def test_equal_float_knots_of_different_exact_kinks_stay_two(a, c, a2, c2):
     assert count_activation_regions(net, (-1, 1)) == count_activation_regions(net, (-1, 1), exact=True)
     out = batched_states(_stack([net, net]), (-1.0, 1.0))
     assert out["pieces"].tolist() == [3, 3]
+
+
+def test_two_product_is_exact_where_it_claims_to_be():
+    """``p + e == a c`` exactly (Fraction oracle) wherever ``_in_range`` accepts the inputs, at
+    magnitudes from 2^-400 to 2^400; beyond that range it is refused, never trusted."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(4000) * np.exp2(rng.integers(-420, 420, 4000))
+    c = rng.standard_normal(4000) * np.exp2(rng.integers(-420, 420, 4000))
+    p, e = pieces._two_product(a, c)
+    ok = pieces._in_range(a[:, None], c[:, None])
+    assert 0.9 < ok.mean() < 1.0                           # both kinds occur
+    for ai, ci, pi, ei in zip(a[ok], c[ok], p[ok], e[ok]):
+        assert Fraction(pi) + Fraction(ei) == Fraction(ai) * Fraction(ci)
+    assert not pieces._in_range(np.array([[2.0**401, 1.0]]))[0] and pieces._in_range(np.array([[0.0, 2.0**-400]]))[0]
 
 
 def test_batched_states_validates_its_arguments():
