@@ -157,8 +157,9 @@ def _sort_within_segments(nseg, nx, *arrays):
     """Order the new knots of each segment by position (segments themselves are already ordered).
 
     ``np.flatnonzero`` lists crossings segment by segment, so only segments that receive several
-    knots (several neurons vanishing inside one segment) need sorting; a stable sort of just those
-    knots by ``x`` orders them within their segment and keeps the segments in order.
+    knots (several neurons vanishing inside one segment) need sorting: just those knots are sorted
+    by (segment, ``x``). Sorting them by ``x`` alone would interleave the segments of different
+    networks of a batch, whose positions are not ordered across networks.
     """
     if nseg.shape[0] < 2:
         return nseg, nx, arrays
@@ -174,7 +175,7 @@ def _sort_within_segments(nseg, nx, *arrays):
     grouped[1:] |= same
     grouped[:-1] |= same
     idx = np.flatnonzero(grouped)
-    order = idx[np.argsort(nx[idx], kind="stable")]
+    order = idx[np.lexsort((nx[idx], nseg[idx]))]
     nx = nx.copy()
     nx[idx] = nx[order]
     out = []

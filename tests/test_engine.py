@@ -387,6 +387,19 @@ def test_two_product_is_exact_where_it_claims_to_be():
     assert not pieces._in_range(np.array([[2.0**401, 1.0]]))[0] and pieces._in_range(np.array([[0.0, 2.0**-400]]))[0]
 
 
+def test_a_large_batch_keeps_each_networks_knots_in_order(monkeypatch):
+    """More than ``_SMALL`` new knots in one layer (600 networks × up to 8 kinks) take the grouped
+    sort: it must order knots within their segment, not across the batch's networks (which would
+    mark every network unsure and re-run it alone). No re-run, and every count is the exact one."""
+    rng = np.random.default_rng(1)
+    nets = [random_network([1, 8, 8, 1], seed=rng) for _ in range(600)]
+    monkeypatch.setattr(pieces, "_state_one", lambda *a: pytest.fail("a network was re-run on its own"))
+    out = batched_states(_stack(nets), (-1.0, 1.0))
+    for g in range(0, 600, 37):
+        assert out["pieces"][g] == count_pieces(nets[g], (-1, 1), exact=True)
+        assert out["regions"][g] == count_activation_regions(nets[g], (-1, 1), exact=True)
+
+
 def test_batched_states_validates_its_arguments():
     layers = _stack([random_network([1, 3, 1], seed=s) for s in range(2)])
     with pytest.raises(ValueError, match="a < b"):
