@@ -12,7 +12,7 @@ a. Random networks 1→N^L→1 (``random_network``, seed 0, He init, bias N(0, 0
    line: float count, ``exact=True`` (Fraction) count where it takes < 5 s, and the smallest grid
    (doubling G) whose ``count_regions_on_grid`` over the box [min knot − 1, max knot + 1] finds
    the exact number of activation regions.
-b. Sawtooth Δ^L (``nnlib.constructions.sawtooth``) on [0, 1]: ns per piece and peak memory per
+b. Sawtooth Δ^k (k compositions) (``nnlib.constructions.sawtooth``) on [0, 1]: ns per piece and peak memory per
    piece, each L in a fresh child process (peak RSS and tracemalloc peak of the counting call).
 c. relucent 1.0.0 ``Complex(net).bfs()`` (needs gurobipy; see benchmarks/requirements.txt) on the
    networks of (a): same region counts, time ratio. Skipped with a message if unavailable.
@@ -42,9 +42,9 @@ from nnlib.networks import random_network  # noqa: E402
 from nnlib.pieces import breakpoints, count_activation_regions, count_pieces, count_regions_on_grid  # noqa: E402
 
 TARGET_MS = 5.0          # per exact float count, random nets
-TARGET_NS = 250.0        # per piece, sawtooth L = 24
+TARGET_NS = 250.0        # per piece, sawtooth k = 24
 STRETCH_NS = 60.0
-TARGET_BYTES = 120.0     # peak memory per piece, sawtooth L = 24
+TARGET_BYTES = 120.0     # peak memory per piece, sawtooth k = 24
 TARGET_RELUCENT = 1000.0
 
 
@@ -311,12 +311,12 @@ def report(info, args, rand, saw, rel, rel_msg, wall):
              f"**{'met' if ok_grid else 'NOT met'}**.\n")
 
     # (b)
-    L.append("## (b) Sawtooth Δ^L on [0, 1] (2^L pieces), each L in a fresh process\n")
-    L.append("ns/piece = best call ÷ 2^L (first call in brackets: it also pays for first-touch page faults of "
+    L.append("## (b) Sawtooth Δ^k on [0, 1] (2^k pieces, k compositions), each k in a fresh process\n")
+    L.append("ns/piece = best call ÷ 2^k (first call in brackets: it also pays for first-touch page faults of "
              "fresh memory). Peak memory: `tracemalloc` peak of one call (numpy buffers), and the process's peak "
              "resident set (VmHWM) minus its resident set just before the first call.\n")
     L.append("Baseline before this optimisation (performance.md §2.2, same machine kind): 140–220 ns/piece, "
-             "2.0 GB peak RSS (≈ 120 B/piece) at L = 24.\n")
+             "2.0 GB peak RSS (≈ 120 B/piece) at k = 24.\n")
     L.append("| L | pieces | best time | ns/piece (first call) | peak traced B/piece | peak RSS B/piece |")
     L.append("|---|---|---|---|---|---|")
     for r in saw:
@@ -329,7 +329,7 @@ def report(info, args, rand, saw, rel, rel_msg, wall):
         P = big["pieces"]
         ns, ns_first = big["best"] * 1e9 / P, big["first"] * 1e9 / P
         bpp = max(big["traced_peak"], big["rss_peak"]) / P
-        L.append(f"* At L = {big['L']}: {ns:.0f} ns/piece (best call) against the target ≤ "
+        L.append(f"* At k = {big['L']}: {ns:.0f} ns/piece (best call) against the target ≤ "
                  f"{TARGET_NS:g}: **{'met' if ns <= TARGET_NS else 'NOT met'}**; stretch ≤ {STRETCH_NS:g}: "
                  f"**{'met' if ns <= STRETCH_NS else 'not met'}**. The first call of the fresh process took "
                  f"{ns_first:.0f} ns/piece ({'within' if ns_first <= TARGET_NS else 'above'} the target): it is the "
