@@ -521,14 +521,20 @@ def _sign_margin(x, H, A, b, depth):
     return ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
 
 
+def _same_position(x, batch):
+    """``k`` where knots ``k`` and ``k + 1`` have one float position, in one network of ``batch``."""
+    same = x[1:] == x[:-1]
+    if batch is not None:
+        same &= batch["gid"][1:] == batch["gid"][:-1]
+    return same
+
+
 def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, dup=None):
     """Exact (or certified exact) arithmetic: coincident knots (two neurons vanish at one point):
     keep one, with zero for both. ``dup[k]`` (default: knots ``k``, ``k + 1`` equal, in one
     network) says which neighbours are one knot."""
     if dup is None:
-        dup = x[1:] == x[:-1]
-        if batch is not None:
-            dup &= batch["gid"][1:] == batch["gid"][:-1]
+        dup = _same_position(x, batch)
     if not dup.any():
         return x, Z, DZ, edge
     keep = np.concatenate([[True], ~dup])
@@ -581,9 +587,7 @@ def _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge, originals):
     every first-layer kink at ``x = 0``). Every other close pair is left to
     :func:`_flag_close_knots`, which decides it exactly or refuses.
     """
-    same = x[1:] == x[:-1]
-    if batch is not None:
-        same &= batch["gid"][1:] == batch["gid"][:-1]
+    same = _same_position(x, batch)
     if not same.any():
         return x, Z, DZ, edge
     ends = np.flatnonzero(np.diff(np.concatenate([[0], same.astype(np.int8), [0]])))
