@@ -119,17 +119,27 @@ def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
     return value
 
 
+_NETWORK_CLASS = []
+
+
+def _network_class():
+    """:class:`nnlib.networks.ReLUNetwork`, imported on first use (networks imports this module)."""
+    if not _NETWORK_CLASS:
+        from .networks import ReLUNetwork
+
+        _NETWORK_CLASS.append(ReLUNetwork)
+    return _NETWORK_CLASS[0]
+
+
 def check_network(net, name: str = "net", *, univariate: bool = False):
     """Return ``net`` if it is an :class:`nnlib.networks.ReLUNetwork`, else raise naming ``name``.
 
     With ``univariate=True`` the network must also map R to R (widths ``(1, …, 1)``), as piece
     counting requires.
     """
-    from .networks import ReLUNetwork  # networks imports this module: import on use
-
-    if not isinstance(net, ReLUNetwork):
+    if not isinstance(net, _network_class()):
         raise TypeError(f"{name} must be an nnlib ReLUNetwork, got {type(net).__name__}")
-    if univariate and (net.widths[0] != 1 or net.widths[-1] != 1):
+    if univariate and (net.layers[0][0].shape[1] != 1 or net.layers[-1][0].shape[0] != 1):
         raise ValueError(
             f"{name} must have one input and one output (widths (1, …, 1)), got widths {net.widths}; "
             "piece counting is for univariate networks"

@@ -47,6 +47,7 @@ bookkeeping is only done for :func:`count_activation_regions`. :func:`network_st
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -137,6 +138,7 @@ def _initial_state(interval, exact: bool):
 _BLOCK = 1 << 16
 # Below this many new knots per layer, numpy call overhead dominates and simpler code paths win.
 _SMALL = 4096
+_MAX, _MIN = np.maximum.reduce, np.minimum.reduce   # reductions without ndarray.max's wrapper
 
 
 def _order(a):
@@ -156,7 +158,7 @@ def _crossings(Z):
 def _sort_within_segments(nseg, nx, *arrays):
     """Order the new knots of each segment by position (segments themselves are already ordered).
 
-    ``np.flatnonzero`` lists crossings segment by segment, so only segments that receive several
+    ``nonzero`` lists crossings segment by segment, so only segments that receive several
     knots (several neurons vanishing inside one segment) need sorting: just those knots are sorted
     by (segment, ``x``). Sorting them by ``x`` alone would interleave the segments of different
     networks of a batch, whose positions are not ordered across networks.
@@ -174,7 +176,7 @@ def _sort_within_segments(nseg, nx, *arrays):
     grouped = np.zeros(nseg.shape[0], dtype=bool)
     grouped[1:] |= same
     grouped[:-1] |= same
-    idx = np.flatnonzero(grouped)
+    idx = grouped.nonzero()[0]
     order = idx[np.lexsort((nx[idx], nseg[idx]))]
     nx = nx.copy()
     nx[idx] = nx[order]
@@ -279,26 +281,32 @@ def _segment_t(Z, g, seg, neu, cert=None):
 
 
 def _ray_crossings(x, Z, DZ, cert):
-    """Zeros on the two rays of the whole line: ``(side, neuron, x, Z, number on the left)`` or ``None``.
+    """Zeros on the two rays of the whole line: ``(neuron, x, Z, segment row, number on the left)``
+    or ``None``.
 
     ``z(x_end + s) = Z_end + s DZ_end`` vanishes at ``x_end − Z_end / DZ_end``, which lies on the left
     ray iff ``Z_0 DZ_0 > 0`` and on the right ray iff ``Z_K DZ_K < 0``; left-ray crossings come first.
     """
     K, n = Z.shape
-    ends, slopes = Z[[0, -1]], DZ[[0, K]]
+    if K >= 2:                                    # rows 0 and K - 1 as views (cheaper than a gather)
+        ends, xend = Z[::K - 1], x[::K - 1]
+    else:
+        ends, xend = Z[[0, 0]], x[[0, 0]]
+    slopes = DZ[::K]                              # rows 0 and K
     prod = ends * slopes
     on_ray = np.empty((2, n), dtype=bool)
     np.greater(prod[0], 0, out=on_ray[0])
     np.less(prod[1], 0, out=on_ray[1])
-    side, rneu = np.nonzero(on_ray)
+    side, rneu = on_ray.nonzero()
     if not side.shape[0]:
         return None
     r = ends[side, rneu] / slopes[side, rneu]
-    rx = x[[0, -1]][side] - r
+    rx = xend[side] - r
     rZ = ends[side] - r[:, None] * slopes[side]
-    if cert is not None:
-        cert.rays(x[[0, -1]], ends, slopes, side, rneu, r, rx, rZ)
-    return side, rneu, rx, rZ, int(np.count_nonzero(on_ray[0]))
+    if cert is not None and cert.exact:
+        cert.rays(xend, ends, slopes, side, rneu, r, rx, rZ)
+    side *= K                                     # the left ray is segment row 0, the right row K
+    return rneu, rx, rZ, side, int(np.count_nonzero(on_ray[0]))
 
 
 def _split_general(parts, bounded, zero, batch=None, cert=None):
@@ -337,10 +345,10 @@ def _split_general(parts, bounded, zero, batch=None, cert=None):
     if not bounded:
         rays = _ray_crossings(x, Z, DZ, cert)
         if rays is not None:
-            side, rneu, rx, rZ, nl = rays
+            rneu, rx, rZ, rseg, nl = rays
             nx = np.concatenate((rx[:nl], nx, rx[nl:]))
             nZ = np.concatenate((rZ[:nl], nZ, rZ[nl:]))
-            nseg = np.concatenate((side[:nl] * K, nseg, side[nl:] * K))
+            nseg = np.concatenate((rseg[:nl], nseg, rseg[nl:]))
             neu = np.concatenate((rneu[:nl], neu, rneu[nl:]))
     n_new = nx.shape[0]
     if n_new == 0:
@@ -449,7 +457,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         del x, Z, DZ, edge, g, seg, neu
         x, Z, DZ, edge = _split_every_segment(parts, zero, cert)
     else:
-        f = np.flatnonzero(cross)                 # segment-major: f = seg n + neu
+        f = cross.ravel().nonzero()[0]            # segment-major: f = seg n + neu
         del cross
         seg, neu = np.divmod(f, n)
         del f
@@ -500,7 +508,7 @@ def _one_split_per_segment(cross, K):
     """``(g, seg, neu)`` if every one of the ``K - 1`` bounded segments has exactly one crossing,
     else ``None``; ``g = neu (K - 1) + seg`` (neuron-major). ``seg`` is ``None`` and ``neu`` an int
     when one neuron crosses in every segment (the hat neuron ϱ(g − ½) of the sawtooth)."""
-    g = np.flatnonzero(cross.T)
+    g = cross.T.ravel().nonzero()[0]
     if g.shape[0] != K - 1:
         return None
     if g[0] // (K - 1) == g[-1] // (K - 1):
@@ -517,8 +525,9 @@ def _sign_margin(x, H, A, b, depth):
     One scalar (column-wise thresholds cost more than the matrix product at these sizes). After a
     ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
     """
-    hmax = float(H.max()) if depth > 1 else float(max(-x[0], x[-1], 0.0))
-    return ZERO_RTOL * (float(np.abs(A).max()) * A.shape[-1] * hmax + float(np.abs(b).max()))
+    hmax = float(_MAX(H, axis=None)) if depth > 1 else max(-float(x[0]), float(x[-1]), 0.0)
+    return ZERO_RTOL * (float(_MAX(np.abs(A), axis=None)) * A.shape[-1] * hmax
+                        + float(_MAX(np.abs(b), axis=None)))
 
 
 def _same_position(x, batch):
@@ -601,11 +610,17 @@ def _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge, originals):
     rows = np.arange(r0.shape[0])
     i = vanish.argmax(axis=1)
     ai, bi, x0 = a[rows, i][:, None], c[rows, i][:, None], x[r0][:, None]
-    p1, e1 = _two_product(bi, a)
-    p2, e2 = _two_product(c, ai)
-    p0, e0 = _two_product(a, x0)
-    orig = np.isin(x[r0], originals)[:, None]
-    coincide = np.where(orig, (p0 == -c) & (e0 == 0), (p1 == p2) & (e1 == e2))
+    u = np.sort(originals)                        # (np.isin loops over small arrays: slow here)
+    xr = x[r0]
+    orig = (u[np.searchsorted(u, xr).clip(max=u.shape[0] - 1)] == xr)[:, None]
+    coincide = np.zeros(a.shape, dtype=bool)
+    if not orig.all():                            # b_i a_j == b_j a_i
+        p1, e1 = _two_product(bi, a)
+        p2, e2 = _two_product(c, ai)
+        coincide |= (p1 == p2) & (e1 == e2) & ~orig
+    if orig.any():                                # a_i x0 + b_i == 0
+        p0, e0 = _two_product(a, x0)
+        coincide |= (p0 == -c) & (e0 == 0) & orig
     ok = ((coincide | ~vanish).all(axis=1) & _in_range(a, c, x0)
           & (vanish.sum(axis=1) >= r1 - r0 + 1 - orig[:, 0]))
     step = np.zeros(same.shape[0] + 1, dtype=np.int64)
@@ -636,26 +651,28 @@ def _apply_relu(Z, DZ, edge, want_edge, zero):
     values has the sign of the segment; on the rays, look one unit outwards. Inactive neurons get
     slope 0 (``DZ`` in place; ``edge`` gains the knots where the pattern changes).
     """
-    left_on = (Z[0] - DZ[0]) > 0
-    right_on = (Z[-1] + DZ[-1]) > 0
     M, n = Z.shape
-    if want_edge:
+    if want_edge or M <= _SMALL:
         off = np.empty((M + 1, n), dtype=bool)
-        np.logical_not(left_on, out=off[0])
+        np.greater(Z[0] - DZ[0], 0, out=off[0])   # ray rows: on iff z > 0 one unit outwards
+        np.greater(Z[-1] + DZ[M], 0, out=off[M])
+        np.logical_not(off[0], out=off[0])
+        np.logical_not(off[M], out=off[M])
         np.less_equal(Z[:-1] + Z[1:], 0, out=off[1:M])
-        np.logical_not(right_on, out=off[M])
-        # Knot k separates segment rows k and k + 1.
-        edge |= (off[:-1] != off[1:]).any(axis=1)
+        if want_edge:                             # knot k separates segment rows k and k + 1
+            edge |= (off[:-1] != off[1:]).any(axis=1)
         np.copyto(DZ, zero, where=off)
         del off
     else:
+        left_on = (Z[0] - DZ[0]) > 0
+        right_on = (Z[-1] + DZ[-1]) > 0
         DZ[0][~left_on] = zero
         DZ[M][~right_on] = zero
         for r0 in range(1, M, _BLOCK):
             r1 = min(M, r0 + _BLOCK)
             off = np.add(Z[r0 - 1:r1 - 1], Z[r0:r1]) <= 0
             np.copyto(DZ[r0:r1], zero, where=off)
-    if isinstance(zero, Fraction):
+    if type(zero) is Fraction:
         return np.where(Z > 0, Z, zero)
     np.maximum(Z, 0.0, out=Z)
     return Z
@@ -689,16 +706,16 @@ def _tiny_rows(Z, thresh):
     K = Z.shape[0]
     if K <= _BLOCK:
         small = np.abs(Z)
-        if small.min() > thresh:
+        if _MIN(small, axis=None) > thresh:
             return np.zeros(0, dtype=np.intp)
         small = small <= thresh
-        return np.flatnonzero(small.any(axis=1))
+        return small.any(axis=1).nonzero()[0]
     rows = []
     for r0 in range(0, K, _BLOCK):
         Zb = Z[r0:r0 + _BLOCK]
         small = np.abs(Zb) <= thresh
         if small.any():
-            hit = np.flatnonzero(small.any(axis=1))
+            hit = small.any(axis=1).nonzero()[0]
             if hit.shape[0]:
                 rows.append(hit + r0)
     return np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
@@ -725,12 +742,12 @@ def _close_pairs(x):
 
     Scanned in blocks, so that the common case (no close knots) needs no full-size temporary.
     """
-    tol = KNOT_RTOL * max(-x[0], x[-1])             # max |x| of sorted knots
+    tol = KNOT_RTOL * max(-float(x[0]), float(x[-1]))   # max |x| of sorted knots
     n = x.shape[0] - 1
     for r0 in range(0, n, _BLOCK):
         r1 = min(n, r0 + _BLOCK)
         if (x[r0 + 1:r1 + 1] - x[r0:r1] <= tol).any():
-            return np.flatnonzero(x[1:] - x[:-1] <= tol)
+            return (x[1:] - x[:-1] <= tol).nonzero()[0]
     return None
 
 
@@ -746,6 +763,11 @@ def _spans(x, rows, bounded):
     return out
 
 
+def _rowmax(a):
+    """Row maxima of a 2-D array."""
+    return _MAX(a, axis=1)
+
+
 _NOQ = -4096                                     # quantum of an all-zero array ("no constraint")
 
 
@@ -759,6 +781,15 @@ def _quantum(a) -> int:
     M = np.abs(m * 2.0**53).astype(np.int64)     # a = ±M 2^(e-53), M < 2^53 an integer
     tz = np.frexp((M & -M).astype(np.float64))[1] - 1
     return int(np.max(53 - e - tz))
+
+
+def _quantum_of(v: float) -> int:
+    """:func:`_quantum` of one float, in Python arithmetic (no array calls)."""
+    if v == 0:
+        return _NOQ
+    m, e = math.frexp(v)
+    M = abs(int(m * 2.0**53))                    # v = ±M 2^(e-53), M < 2^53 an integer
+    return 53 - e - ((M & -M).bit_length() - 1)
 
 
 def _is_multiple(a, q: int) -> bool:
@@ -781,22 +812,60 @@ def _quanta(a) -> np.ndarray:
     return np.where(a != 0, 53 - e - tz, _NOQ)
 
 
+def _room(bounds, qs) -> float:
+    """``max bound 2^q`` over pairs of a bound and a quantum (exact: scaling by a power of two);
+    0.0 if there are none. The pairs fit (:func:`_fits`) iff the room is below ``2^52``; inf,
+    nan and an overflow to inf do not fit."""
+    scaled = np.ldexp(bounds, qs)
+    return float(_MAX(scaled)) if scaled.size else 0.0
+
+
 def _fits_all(bounds, qs) -> bool:
     """:func:`_fits` for every pair of a bound and a quantum."""
-    bounds = np.asarray(bounds, dtype=np.float64)
-    if not np.all(np.isfinite(bounds)):
-        return False
-    return bool(np.all((bounds == 0) | (np.frexp(bounds)[1] + np.asarray(qs) <= 52)))
+    return _room(bounds, qs) < 2.0**52
 
 
 def _few_bits(a) -> bool:
     """Whether ``a`` survives a float32 round trip (at most 24 significant bits): a cheap
-    necessary test before the exactness certificate (random float64 weights fail it at once)."""
-    v = float(a.flat[0]) if a.size else 0.0      # random weights: decided by one entry
-    if abs(v) > 3.4e38 or float(np.float32(v)) != v:
-        return False
+    necessary test before the exactness certificate."""
     with np.errstate(over="ignore"):              # huge values become inf: then not equal
         return bool(np.array_equal(a.astype(np.float32), a))
+
+
+def _first_few_bits(a) -> bool:
+    """:func:`_few_bits` of the first entry only: random float64 weights fail it at once."""
+    v = float(a.flat[0]) if a.size else 0.0
+    return abs(v) <= 3.4e38 and float(np.float32(v)) == v
+
+
+def _weight_data(A, b):
+    """What the certificate needs of one layer's weights: ``None`` if they have more than 24
+    significant bits, else their quanta and magnitudes ``(Q_A, q_b, |A|, |b|)`` (for a batch, the
+    worst network per entry)."""
+    if not (_few_bits(A) and _few_bits(b)):
+        return None
+    out = [_quanta(A), _quanta(b), np.abs(A), np.abs(b)]
+    if A.ndim == 3:
+        out = [a.max(axis=0) for a in out]
+    for a in out:
+        a.flags.writeable = False                 # shared through the cache
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_weight_data(dtype, shape_a, bytes_a, shape_b, bytes_b):
+    A = np.frombuffer(bytes_a, dtype=dtype).reshape(shape_a)
+    return _weight_data(A, np.frombuffer(bytes_b, dtype=dtype).reshape(shape_b))
+
+
+def _weights(A, b):
+    """:func:`_weight_data`, cached by content for small layers (a construction such as the
+    sawtooth repeats one layer, and a benchmark or a chapter counts one network many times)."""
+    if not (_first_few_bits(A) and _first_few_bits(b)):
+        return None
+    if A.size + b.size <= _SMALL and A.dtype == b.dtype:
+        return _cached_weight_data(A.dtype.str, A.shape, A.tobytes(), b.shape, b.tobytes())
+    return _weight_data(A, b)
 
 
 def _cols_max(a) -> np.ndarray:
@@ -823,22 +892,21 @@ class _Cert:
         self.qx = None
 
     def _start(self):
-        x = self.x
-        self.qx = _quantum(x)
+        xs = set(self.x.tolist())                 # the interval's ends (of each network), or 0
+        self.qx = max(_quantum_of(v) for v in xs)
         self.qH, self.qD = np.array([self.qx]), np.array([0])
         self.qt = _NOQ
-        self.Xmax = float(np.abs(x).max())
+        self.Xmax = max(abs(v) for v in xs)
         self.hmax, self.dmax = np.array([self.Xmax]), np.array([1.0])   # per column of H, D
         del self.x
 
-    def _bounds(self, A, b, hmax, dmax):
-        QA, qb = _quanta(A), _quanta(b)
-        if QA.ndim == 3:                          # a batch: the worst network per entry
-            QA, qb, A, b = QA.max(axis=0), qb.max(axis=0), np.abs(A).max(axis=0), np.abs(b).max(axis=0)
-        absA = np.abs(A)
-        qZ = np.maximum((self.qH[None, :] + QA).max(axis=1), qb)
-        qDZ = (self.qD[None, :] + QA).max(axis=1)
-        return qZ, qDZ, absA @ hmax + np.abs(b), absA @ dmax
+    def _bounds(self, weights, hmax, dmax):
+        QA, qb, absA, absb = weights
+        qZ = np.maximum(_rowmax(QA + self.qH), qb)
+        qDZ = _rowmax(QA + self.qD)
+        Zb = absA.dot(hmax)
+        Zb += absb
+        return qZ, qDZ, Zb, absA.dot(dmax)
 
     def layer(self, A, b, H, D) -> bool:
         """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly.
@@ -848,7 +916,8 @@ class _Cert:
         """
         if not self.exact:
             return False
-        if not (_few_bits(A) and _few_bits(b)):   # random float weights: give up at once
+        weights = _weights(A, b)
+        if weights is None:                       # random float weights: give up at once
             self.exact = False
             return False
         if self.qx is None:
@@ -860,8 +929,9 @@ class _Cert:
             elif stage == 2:
                 self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
                 self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
-            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(A, b, self.hmax, self.dmax)
-            self.exact = _fits_all(self.Zb, self.qZ) and _fits_all(self.DZb, self.qDZ)
+            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(weights, self.hmax, self.dmax)
+            self.zroom = _room(self.Zb, self.qZ)
+            self.exact = self.zroom < 2.0**52 and _fits_all(self.DZb, self.qDZ)
             if self.exact:
                 break
         self.qt = 0
@@ -877,9 +947,14 @@ class _Cert:
         """
         if not self.exact or t.shape[0] == 0:
             return self.exact
-        lo, hi = float(t.min()), float(t.max())
-        qt = max(0, _quantum([lo, hi]), _quantum(t[:64]), _quantum(t[-64:]))
-        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and _fits_all(2 * self.Zb, self.qZ + qt)
+        lo, hi = float(_MIN(t)), float(_MAX(t))
+        if lo == hi:                              # all t equal (the sawtooth: 1/2): one quantum
+            qt = max(0, _quantum_of(lo))
+        else:                                     # a candidate from samples, then checked on all
+            qt = max(0, _quantum(np.concatenate(((lo, hi), t[:64], t[-64:]))))
+        # |z0 - z1| <= 2 Zb: the fits test of 2 Zb at quanta qZ + qt is 2 room 2^qt < 2^52
+        # (qt <= 1074, the quantum of the smallest double, so 2^(51 - qt) is a nonzero double).
+        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and self.zroom < 2.0 ** (51 - qt)
                       and (lo == hi or _is_multiple(t, qt)))
         self.qt = max(self.qt, qt)
         return self.exact
@@ -902,15 +977,17 @@ class _Cert:
         self.qx = max(self.qx, _quantum(rx))
         self.qZ = np.maximum(self.qZ, _quanta(rZ).max(axis=0))
         self.Zb = np.maximum(self.Zb, np.abs(rZ).max(axis=0))
+        self.zroom = _room(self.Zb, self.qZ)
         return True
 
     def slopes(self, A, D) -> bool:
         """Whether the output slopes ``D Aᵀ`` are computed exactly."""
-        if not self.exact or not _few_bits(A):
+        weights = _weights(A, np.zeros(A.shape[:-1])) if self.exact else None
+        if weights is None:
             return False
         if self.qx is None:                       # no hidden layer
             self._start()
-        _, qDZ, _, DZb = self._bounds(A, np.zeros(A.shape[:-1]), np.zeros(A.shape[-1]), self.dmax)
+        _, qDZ, _, DZb = self._bounds(weights, np.zeros(A.shape[-1]), self.dmax)
         return _fits_all(DZb, qDZ)
 
     def done(self):

@@ -417,3 +417,83 @@ def test_exact_flag_accepts_numpy_bools():
     assert count_pieces(net, (0, 1), exact=np.bool_(True)) == 4
     with pytest.raises(TypeError, match="exact"):
         count_pieces(net, (0, 1), exact="yes")
+
+
+def _oracle_quantum(v) -> int:
+    """Smallest q with v 2^q an integer, in rational arithmetic (the certificate's 'quantum')."""
+    f = Fraction(float(v))
+    if f == 0:
+        return pieces._NOQ
+    q = 0
+    while (f * 2**q).denominator != 1:
+        q += 1
+    while (f * Fraction(2) ** (q - 1)).denominator == 1:
+        q -= 1
+    return q
+
+
+def test_quanta_of_floats_match_rational_arithmetic():
+    """The certificate's quanta (array, elementwise and the one-float path) against a Fraction
+    oracle, from 2^-1074 to 2^1023, with zeros and negatives."""
+    rng = np.random.default_rng(5)
+    v = rng.integers(-2**20, 2**20, 300) * np.exp2(rng.integers(-1000, 1000, 300).astype(float))
+    v = np.concatenate([v, [0.0, 5e-324, -5e-324, 2.0**1023, 0.75, -3.0, 1e300, 1 / 3]])
+    want = [_oracle_quantum(x) for x in v]
+    assert pieces._quanta(v).tolist() == want
+    assert [pieces._quantum_of(float(x)) for x in v] == want
+    assert pieces._quantum(v) == max(want)
+    assert pieces._quantum(np.zeros(3)) == pieces._NOQ
+
+
+def test_fits_all_is_bound_times_two_to_the_q_below_two_to_52():
+    """``_fits_all`` / ``_room`` against the definition in rational arithmetic (exactly at the
+    boundary too); inf and nan never fit."""
+    rng = np.random.default_rng(6)
+    bounds = np.concatenate([rng.random(200) * np.exp2(rng.integers(-60, 80, 200).astype(float)),
+                             [0.0, 2.0**52, np.nextafter(2.0**52, 0), 2.0**40]])
+    qs = np.concatenate([rng.integers(-40, 60, 200), [pieces._NOQ, 0, 0, 12]])
+    for bd, q in zip(bounds, qs):
+        want = Fraction(float(bd)) * Fraction(2) ** int(q) < 2**52
+        assert pieces._fits_all(np.array([bd]), np.array([q])) == want == pieces._fits(float(bd), int(q))
+    assert pieces._room(bounds, qs) == max(float(Fraction(float(b)) * Fraction(2) ** int(q)) for b, q in zip(bounds, qs))
+    for bad in (np.inf, np.nan):
+        assert not pieces._fits_all(np.array([1.0, bad]), np.array([0, 0]))
+
+
+def test_weight_data_cache_is_by_content_and_read_only():
+    """The certificate's per-layer weight data is cached by content: equal weights share it, any
+    changed entry gets its own, and the shared arrays cannot be written."""
+    A = np.array([[2.0, -4.0, 2.0]] * 3)
+    b = np.array([0.0, -0.5, -1.0])
+    w1 = pieces._weights(A, b)
+    assert w1 is pieces._weights(A.copy(), b.copy())
+    A2 = A.copy()
+    A2[2, 2] = 2.25
+    w2 = pieces._weights(A2, b)
+    assert w2 is not w1 and w2[0][2, 2] == 2 and w1[0][2, 2] == -1     # quanta of 2.25 and 2
+    b2 = b.copy()
+    b2[0] = 0.125
+    assert pieces._weights(A, b2)[1][0] == 3 and w1[1][0] == pieces._NOQ  # a changed bias
+    assert pieces._weights(A + 0.1, b) is None                           # not few-bit weights
+    with pytest.raises(ValueError):
+        w1[2][0, 0] = 1.0
+
+
+def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
+    """``_Cert.knots`` keeps the certificate iff ``|z0 - z1| <= 2 Zb`` fits at quanta ``qZ + qt``
+    (with ``t`` a multiple of ``2^-qt``): checked against :func:`_fits_all` on the doubled bounds
+    over random states, on both sides of the boundary."""
+    rng = np.random.default_rng(7)
+    seen = set()
+    for _ in range(400):
+        cert = pieces._Cert(np.array([0.0, 1.0]))
+        cert._start()
+        cert.qZ = rng.integers(-5, 30, 3)
+        cert.Zb = rng.random(3) * np.exp2(rng.integers(0, 40, 3).astype(float))
+        cert.zroom = pieces._room(cert.Zb, cert.qZ)
+        qt = int(rng.integers(1, 12))
+        t = np.full(5, 1.0 - 2.0**-qt)                   # quantum qt
+        want = pieces._fits_all(2 * cert.Zb, cert.qZ + qt)
+        assert cert.knots(t) == want
+        seen.add(want)
+    assert seen == {True, False}
