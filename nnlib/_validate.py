@@ -37,7 +37,7 @@ def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: b
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     return arr
 

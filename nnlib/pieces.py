@@ -693,10 +693,18 @@ def _batch_matmul(H, D, A, gid):
     DZ = np.empty((K + 1, n))
     bounds = np.searchsorted(gid, np.arange(B + 1))
     DZ[0] = D[0] @ A[0].T
-    for g in range(B):   # one small BLAS product per network beats one gathered einsum
-        r0, r1 = bounds[g], bounds[g + 1]
-        np.matmul(H[r0:r1], A[g].T, out=Z[r0:r1])
-        np.matmul(D[r0 + 1:r1 + 1], A[g].T, out=DZ[r0 + 1:r1 + 1])   # row k: segment ending at knot k
+    # One BLAS product per network (a gathered einsum is slower), stacked over the networks with
+    # the same number of knots: np.matmul then loops in C over blocks of one shape, each computed
+    # as the network's own product would be, so a network's result never depends on the batch.
+    count = np.diff(bounds)
+    order = np.argsort(count, kind="stable")
+    for gs in np.split(order, np.flatnonzero(np.diff(count[order])) + 1):
+        c = int(count[gs[0]])
+        rows = (bounds[gs][:, None] + np.arange(c)).ravel()       # the group's knots
+        At = A[gs].transpose(0, 2, 1)
+        Z[rows] = np.matmul(H[rows].reshape(gs.shape[0], c, m), At).reshape(-1, n)
+        rows += 1                                 # row k of D: the segment ending at knot k
+        DZ[rows] = np.matmul(D[rows].reshape(gs.shape[0], c, m), At).reshape(-1, n)
     return Z, DZ
 
 
@@ -730,8 +738,8 @@ def _uncertain_rows(rows, Z, H, A, b, gid):
         M += np.abs(b)
     else:
         g = gid[rows]
-        M = np.einsum("km,knm->kn", Hr, np.abs(A)[g])
-        M += np.abs(b)[g]
+        M = np.einsum("km,knm->kn", Hr, np.abs(A[g]))
+        M += np.abs(b[g])
     M *= ZERO_RTOL
     flag = (np.abs(Z[rows]) <= M) & (M > 0)
     return rows[flag.any(axis=1)]

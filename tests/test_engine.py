@@ -497,3 +497,22 @@ def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
         assert cert.knots(t) == want
         seen.add(want)
     assert seen == {True, False}
+
+
+def test_batched_products_are_each_networks_own_product_bit_for_bit():
+    """``_batch_matmul`` stacks the networks with equal knot counts into one ``np.matmul``; every
+    network's rows must still be exactly its own product ``H_g A_gᵀ`` (and ``D_g A_gᵀ`` one row
+    down), whatever the other networks in the batch: the oracle is one 2-D product per network."""
+    rng = np.random.default_rng(8)
+    for B, n, m, counts in [(40, 8, 8, rng.integers(2, 9, 40)), (7, 3, 5, [1, 4, 4, 2, 4, 9, 1]),
+                            (30, 16, 4, rng.integers(2, 40, 30))]:
+        gid = np.repeat(np.arange(B), counts)
+        K = gid.shape[0]
+        H, D, A = rng.standard_normal((K, m)), rng.standard_normal((K + 1, m)), rng.standard_normal((B, n, m))
+        Z, DZ = pieces._batch_matmul(H, D, A, gid)
+        start = 0
+        for g, c in enumerate(counts):
+            assert np.array_equal(Z[start:start + c], H[start:start + c] @ A[g].T)
+            assert np.array_equal(DZ[start + 1:start + c + 1], D[start + 1:start + c + 1] @ A[g].T)
+            start += c
+        assert np.array_equal(DZ[0], D[0] @ A[0].T)
