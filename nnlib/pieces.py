@@ -156,7 +156,8 @@ def _crossings(Z):
 
 
 def _sort_within_segments(nseg, nx, *arrays):
-    """Order the new knots of each segment by position (segments themselves are already ordered).
+    """Order the new knots of each segment by position (segments themselves are already ordered);
+    ``nx`` and ``arrays`` may be reordered in place.
 
     ``nonzero`` lists crossings segment by segment, so only segments that receive several
     knots (several neurons vanishing inside one segment) need sorting: just those knots are sorted
@@ -178,14 +179,9 @@ def _sort_within_segments(nseg, nx, *arrays):
     grouped[:-1] |= same
     idx = grouped.nonzero()[0]
     order = idx[np.lexsort((nx[idx], nseg[idx]))]
-    nx = nx.copy()
-    nx[idx] = nx[order]
-    out = []
-    for a in arrays:
-        a = a.copy()
-        a[idx] = a[order]
-        out.append(a)
-    return nseg, nx, tuple(out)
+    for a in (nx,) + arrays:                      # in place: the caller's fresh arrays
+        a[idx] = a[order]                         # (the right side is gathered first)
+    return nseg, nx, arrays
 
 
 def _split_every_segment(parts, zero, cert=None):
@@ -414,6 +410,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     ``A`` is ``(B, N_j, N_{j-1})``, ``b`` is ``(B, N_j)``, ``batch["gid"]`` says which network each
     knot belongs to (network ``g``'s knots are consecutive) and a network with an uncertain case is
     only marked in ``batch["unsure"]`` (it is then re-run on its own, with the oracle).
+    ``record`` (if not ``None``) receives the layer after the split, before the ReLU: a list gets a
+    :class:`LayerKnots` copy appended, a function is called with the pre-activations and slopes.
     """
     x, H, D, edge = state
     state.clear()
@@ -472,7 +470,9 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
                 x, Z, DZ, edge = _merge_first_layer(x, Z, DZ, edge, A, b, batch, zero, want_edge, originals)
             _flag_close_knots(x, batch, spans, bounded)
 
-    if record is not None:
+    if callable(record):                          # a reader of the layer (batched_states' statistics)
+        record(Z, DZ)
+    elif record is not None:
         record.append(LayerKnots(x, Z.copy(), DZ.copy()))
 
     Z = _apply_relu(Z, DZ, edge, want_edge, zero)      # 3. on/off pattern per segment, then the ReLU
@@ -1333,12 +1333,11 @@ def batched_states(layers, interval) -> dict:
     cert = _Cert(x)
     max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
     for j, (A, b) in enumerate(layers[:-1]):
-        rec: list = []
-        _layer(state, A, b, True, 0.0, True, rec, None, j + 1, batch, cert)
-        gid = batch["gid"]
-        starts = np.searchsorted(gid, np.arange(B))
-        max_slope[:, j], dead[:, j] = _layer_stats(rec[0].z, rec[0].slope, gid, starts)
-        del rec
+        def stats(z, slope, j=j):                 # read before the ReLU, without copies
+            gid = batch["gid"]
+            max_slope[:, j], dead[:, j] = _layer_stats(z, slope, gid, np.searchsorted(gid, np.arange(B)))
+
+        _layer(state, A, b, True, 0.0, True, stats, None, j + 1, batch, cert)
     x, H, D, edge = state
     gid = batch["gid"]
     K = x.shape[0]
