@@ -30,8 +30,11 @@ Float mode is *exact or refuses*: it never returns a count that differs from ``e
   ``KNOT_RTOL × max|x|`` of each other, or output slopes within ``SLOPE_RTOL`` are *uncertain*.
   Around each uncertain knot the same propagation is re-run in rational arithmetic on a small
   window between its neighbouring knots, and the exact knots, values and slopes replace the float
-  ones there. Beyond ``EXACT_WORK`` rational operations float mode raises a ``ValueError`` that
-  suggests ``exact=True``. (Two float slopes that are bit-identical are taken to be equal.)
+  ones there. Output slopes within ``SLOPE_RTOL`` of each other, equal floats included, at a knot
+  where an activation pattern changes are compared exactly: the slope of each neighbouring piece
+  at one point, in integer arithmetic on the dyadic floats (or 0 where float shows, with the
+  margin, a layer whose neurons are all off). Beyond ``EXACT_WORK`` exact operations float mode
+  raises a ``ValueError`` that suggests ``exact=True``.
 
 The same engine runs ``B`` networks of one shape at once (:func:`batched_states`, for recording
 training); a network of a batch with an uncertain decision is re-run on its own.
@@ -806,6 +809,95 @@ def _is_multiple(a, q: int) -> bool:
     return bool(np.array_equal(np.rint(y), y))
 
 
+def _scaled_int(v: float, q: int) -> int:
+    """``v 2^q`` as a Python int, exactly (``q >=`` the quantum of ``v``)."""
+    m, e = math.frexp(v)
+    M, s = int(m * 2.0**53), e - 53 + q
+    return M << s if s >= 0 else M >> -s          # (an exact shift: q covers v's fraction bits)
+
+
+def _dyadic_ints(a):
+    """``(I, q)`` with ``a == I 2^-q`` exactly: ``I`` an object array of Python ints, ``q >= 0``."""
+    a = np.asarray(a, dtype=np.float64)
+    q = max(0, _quantum(a))
+    out = np.empty(a.size, dtype=object)
+    big = float(_MAX(np.abs(a), axis=None)) if a.size else 0.0
+    if big == 0 or math.frexp(big)[1] + q <= 1023:     # a 2^q is an exact float integer: convert it
+        out[:] = [int(v) for v in np.ldexp(a, q).ravel().tolist()]
+    else:
+        out[:] = [_scaled_int(v, q) for v in a.ravel().tolist()]
+    return out.reshape(a.shape), q
+
+
+def _exact_slope_at(int_layers, p: float):
+    """Output slope of the piece containing the point ``p``, exactly: ``(I, q)`` for ``I 2^-q``,
+    or ``None`` where a pre-activation vanishes at ``p`` (a kink: no single piece).
+
+    ``int_layers`` are the layers as :func:`_dyadic_ints` pairs ``((I_A, q_A), (I_b, q_b))``; every
+    value is a dyadic rational, so integer arithmetic decides the activation pattern at ``p`` and
+    the slope along it exactly (floats are dyadic: no Fraction arithmetic is needed).
+    """
+    h, qh = _dyadic_ints([p])
+    d, qd = np.ones(1, dtype=object), 0
+    for j, ((IA, qA), (Ib, qb)) in enumerate(int_layers):
+        dz, qdz = IA.dot(d), qA + qd
+        if j == len(int_layers) - 1:
+            return dz[0], qdz
+        q = max(qA + qh, qb)
+        z = IA.dot(h) * (1 << (q - qA - qh)) + Ib * (1 << (q - qb))
+        if (z == 0).any():
+            return None
+        on = z > 0
+        h, qh = np.where(on, z, 0), q
+        d, qd = np.where(on, dz, 0), qdz
+    raise ValueError("a network has at least one layer")
+
+
+def _dead_at(layers, p: float) -> bool:
+    """Whether float arithmetic shows, with the ``ZERO_RTOL`` margin, a hidden layer whose neurons
+    are all off at the point ``p``: then the slope there is exactly 0 (the common reason for equal
+    float slopes on both sides of a knot), and no exact arithmetic is needed."""
+    h = np.array([p], dtype=np.float64)
+    for A, b in layers[:-1]:
+        z = A.dot(h)
+        z += b
+        margin = np.abs(A).dot(np.abs(h))
+        margin += np.abs(b)
+        margin *= ZERO_RTOL
+        if (z < -margin).all():
+            return True
+        if (np.abs(z) <= margin).any():           # a sign too close to call: no certificate
+            return False
+        h = np.maximum(z, 0.0)
+    return False
+
+
+def _slopes_differ(s, t) -> bool:
+    """Whether exact slopes ``(I, q)`` and ``(J, r)`` (:func:`_exact_slope_at`) differ."""
+    q = max(s[1], t[1])
+    return s[0] << (q - s[1]) != t[0] << (q - t[1])
+
+
+def _side_points(x, k, bounded):
+    """A point inside the segment left of knot ``k`` and one right of it (the midpoints, or one
+    unit beyond an end on the whole line); ``None`` if a midpoint does not lie strictly inside."""
+    K = x.shape[0]
+    pts = []
+    for a, c in ((k - 1, k), (k, k + 1)):
+        if a < 0 or c >= K:
+            if bounded:
+                return None
+            e = float(x[0] if a < 0 else x[-1])
+            pts.append(e - (abs(e) + 1.0) if a < 0 else e + (abs(e) + 1.0))
+            continue
+        lo, hi = float(x[a]), float(x[c])
+        m = lo + (hi - lo) / 2
+        if not lo < m < hi:
+            return None
+        pts.append(m)
+    return pts
+
+
 def _fits(bound: float, q: int) -> bool:
     """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s."""
     return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52)
@@ -1020,6 +1112,7 @@ class _Oracle:
     def __init__(self, net, bounded):
         self.net, self.bounded = net, bounded
         self.layers = None
+        self.int_layers = None                    # the weights as dyadic integers (on first use)
         self.work = 0
         self.exact_slopes = False
 
@@ -1036,6 +1129,38 @@ class _Oracle:
             self.layers = []
         for A, b in self.net.layers[len(self.layers):depth]:      # only the layers needed
             self.layers.append((_to_exact(A), _to_exact(b)))
+
+    def slope_changes(self, x, rows):
+        """Exact decisions at the knots ``x[rows]`` whose float slopes are too close to call: the
+        exact slopes of the pieces on either side (:func:`_exact_slope_at`, charged as rational
+        work). Returns ``{row: changed}`` for the decided knots; the others are left to windows."""
+        out, slopes = {}, {}                      # (neighbouring knots share a segment's point)
+        for k in np.asarray(rows).tolist():
+            pts = _side_points(x, k, self.bounded)
+            if pts is None:
+                continue
+            for p in pts:
+                if p not in slopes:
+                    if _dead_at(self.net.layers, p):
+                        slopes[p] = (0, 0)
+                        continue
+                    self.charge_points(1)
+                    slopes[p] = _exact_slope_at(self.int_layers, p)
+            left, right = slopes[pts[0]], slopes[pts[1]]
+            if left is not None and right is not None:
+                out[k] = _slopes_differ(left, right)
+        return out
+
+    def charge_points(self, points):
+        """Count (and bound) the integer work of exact slopes at ``points`` points."""
+        if self.int_layers is None:
+            self.int_layers = [(_dyadic_ints(A), _dyadic_ints(b)) for A, b in self.net.layers]
+        self.work += points * 2 * sum(A.size for A, _ in self.net.layers)
+        if self.work > EXACT_WORK:
+            raise ValueError(
+                f"float mode cannot certify this count: slopes too close to decide in float64 "
+                f"need about {self.work:.2g} exact operations (more than EXACT_WORK = "
+                f"{EXACT_WORK:.0e}); pass exact=True to count in rational arithmetic")
 
     def run(self, lo, hi, depth, record):
         """Exact state ``[x, H, D, edge]`` after hidden layers ``1..depth`` on ``[lo, hi]``."""
@@ -1187,15 +1312,19 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
     raise AssertionError("unreachable")
 
 
-def _changed(x, slope, bounded, exact):
+def _changed(x, slope, bounded, exact, edge=None):
     """Interior knots (endpoints of a bounded interval excluded) where the output slope changes.
 
     Float mode returns a third value: indices (into the returned knots) whose slope comparison is
-    within ``SLOPE_RTOL`` (including equal slopes), to be decided exactly.
+    within ``SLOPE_RTOL``, equal float slopes included, at a knot where some layer's activation
+    pattern changes (``edge``), to be decided exactly. (The slope is a function of the pattern, so
+    where no pattern changes it is exactly the same on both sides; where one does, two different
+    exact slopes may round to one float: f(x) = ϱ(x) + 10⁻¹⁷ ϱ(x − ½).)
     """
     K = x.shape[0]
     if bounded:
         xs, left, right = x[1:K - 1], slope[1:K - 1], slope[2:K]
+        edge = None if edge is None else edge[1:K - 1]
     else:
         xs, left, right = x, slope[:K], slope[1:K + 1]
     if exact:
@@ -1210,19 +1339,28 @@ def _changed(x, slope, bounded, exact):
         scale = np.maximum(np.abs(lb), np.abs(rb))
         scale *= SLOPE_RTOL
         np.greater(diff, scale, out=changed[r0:r1])
-        # Float slopes that differ but by less than the margin: a kink that may be cancelled.
-        if np.count_nonzero(diff) != np.count_nonzero(changed[r0:r1]):
-            unsure.append(np.flatnonzero((diff > 0) & ~changed[r0:r1]) + r0)
+        # Slopes within the margin (or equal) where the pattern changes: a kink that may be cancelled.
+        close = ~changed[r0:r1]
+        if edge is not None:
+            close &= edge[r0:r1]
+        if close.any():
+            unsure.append(close.nonzero()[0] + r0)
     return xs, changed, (np.concatenate(unsure) if unsure else None)
 
 
-def _breakpoints_of(x, slope, bounded, oracle, depth):
+def _breakpoints_of(x, slope, bounded, oracle, depth, edge=None):
     """Breakpoints from a finished propagation (float mode: exact decisions where slopes are too
-    close to call)."""
-    xs, changed, unsure = _changed(x, slope, bounded, oracle is None or oracle.exact_slopes)
+    close to call, at the knots ``edge`` where an activation pattern changes)."""
+    xs, changed, unsure = _changed(x, slope, bounded, oracle is None or oracle.exact_slopes, edge)
     if unsure is None:
         return xs[changed]
     rows = unsure + (1 if bounded else 0)              # indices into x
+    decided = oracle.slope_changes(x, rows)            # exact slopes on either side (cheap)
+    for k, ch in decided.items():
+        changed[k - (1 if bounded else 0)] = ch
+    rows = np.array([k for k in rows.tolist() if k not in decided], dtype=np.intp)
+    if rows.shape[0] == 0:
+        return xs[changed]
     parts, last = [], 0
     for i0, i1, exact_bps in oracle.breakpoint_windows(x, _spans(x, rows, bounded), depth):
         j0, j1 = (i0 - 1, i1) if bounded else (i0, i1 + 1)   # the window's knots in xs
@@ -1235,8 +1373,8 @@ def _breakpoints_of(x, slope, bounded, oracle, depth):
 
 
 def _breakpoints(net, interval, exact):
-    x, _, slope, _, bounded, oracle = _run(net, interval, exact, want_values=False)
-    return _breakpoints_of(x, slope, bounded, oracle, len(net.layers))
+    x, _, slope, edge, bounded, oracle = _run(net, interval, exact, want_edge=not exact, want_values=False)
+    return _breakpoints_of(x, slope, bounded, oracle, len(net.layers), edge)
 
 
 def _segment_rows(gid, K):
@@ -1270,7 +1408,7 @@ def _state_one(net, interval) -> dict:
         if j < L - 1:
             dead[j] = d[0]
     del gid
-    bps = _breakpoints_of(x, slope, bounded, oracle, L)
+    bps = _breakpoints_of(x, slope, bounded, oracle, L, edge)
     regions = int(np.count_nonzero(edge[1:x.shape[0] - 1])) + 1
     return {"pieces": int(bps.shape[0]) + 1, "regions": regions, "max_slope": max_slope, "dead": dead}
 
@@ -1351,8 +1489,8 @@ def batched_states(layers, interval) -> dict:
     diff = np.abs(left - right)
     bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
     changed = interior & (diff > bound)
-    if not cert.slopes(layers[-1][0], D):
-        batch["unsure"][gid[interior & (diff > 0) & ~changed]] = True
+    if not cert.slopes(layers[-1][0], D):         # within the margin or equal, where a pattern changes
+        _decide_slopes(x, gid, (interior & edge & ~changed).nonzero()[0], layers, changed, batch["unsure"])
     pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
     regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
     for g in np.flatnonzero(batch["unsure"]).tolist():
@@ -1360,6 +1498,22 @@ def batched_states(layers, interval) -> dict:
         pieces[g], regions[g] = one["pieces"], one["regions"]
         max_slope[g], dead[g] = one["max_slope"], one["dead"]
     return {"pieces": pieces, "regions": regions, "max_slope": max_slope, "dead": dead}
+
+
+def _decide_slopes(x, gid, knots, layers, changed, unsure):
+    """Batch: exact slope decisions (:meth:`_Oracle.slope_changes`) at ``knots`` whose float slopes
+    are too close to call, network by network; ``changed`` is set where decided, else the network
+    is marked ``unsure`` (re-run on its own)."""
+    for g in np.unique(gid[knots]).tolist():
+        r0, r1 = np.searchsorted(gid, [g, g + 1])
+        ks = knots[(knots >= r0) & (knots < r1)]
+        oracle = _Oracle(ReLUNetwork([(A[g], b[g]) for A, b in layers]), True)
+        decided = oracle.slope_changes(x[r0:r1], ks - r0)
+        for k in ks.tolist():
+            if k - r0 in decided:
+                changed[k] = decided[k - r0]
+            else:
+                unsure[g] = True
 
 
 def _check_layers(layers):

@@ -321,7 +321,7 @@ class _Batch:
         """The parameters as float64 numpy ``(A, b)`` stacks (exact: every master dtype fits float64)."""
         import torch
 
-        return [(Wj.to(torch.float64).numpy().copy(), bj.to(torch.float64).numpy().copy())
+        return [(Wj.to(torch.float64, copy=True).numpy(), bj.to(torch.float64, copy=True).numpy())
                 for Wj, bj in zip(self.W, self.b)]
 
     def network(self, r: int) -> ReLUNetwork:

@@ -240,7 +240,8 @@ def test_cancelled_kink_close_slopes_are_decided_exactly():
                            (np.array([[1.0, -1.0, eps]]), np.zeros(1))])
         for interval in [(-1.0, 1.0), None]:
             assert count_pieces(net, interval) == count_pieces(net, interval, exact=True) == 2
-            assert breakpoints(net, interval).tolist() == [1 / 3]
+            (bp,) = breakpoints(net, interval).tolist()           # the float knot, a few ulps from 1/3
+            assert abs(Fraction(bp) - Fraction(1, 3)) <= 4 * 2.0**-54
 
 
 def test_dead_neurons_width_one_and_constant_pieces():
@@ -516,3 +517,75 @@ def test_batched_products_are_each_networks_own_product_bit_for_bit():
             assert np.array_equal(DZ[start + 1:start + c + 1], D[start + 1:start + c + 1] @ A[g].T)
             start += c
         assert np.array_equal(DZ[0], D[0] @ A[0].T)
+
+
+@pytest.mark.parametrize("c", [2.0**-60, 1e-17, 3e-17, -1e-17, 1e-13, 0.0])
+def test_slopes_equal_in_float_but_not_exactly(c):
+    """f(x) = ϱ(x) + c ϱ(x − 1/2): for |c| below half an ulp of 1 the two slopes 1 and 1 + c are one
+    float, yet f has a breakpoint at 1/2 (c = 0: none). Every path agrees with exact arithmetic."""
+    net = ReLUNetwork([(np.array([[1.0], [1.0]]), np.array([0.0, -0.5])), (np.array([[1.0, c]]), np.zeros(1))])
+    for interval in [(0.0, 1.0), (-1.0, 2.0), None]:
+        want = count_pieces(net, interval, exact=True)
+        assert want == (1 if interval == (0.0, 1.0) else 2) + (c != 0)
+        assert count_pieces(net, interval) == want
+        assert len(breakpoints(net, interval)) == want - 1
+    assert network_state(net, (0.0, 1.0))["pieces"] == 1 + (c != 0)
+    assert batched_states(_stack([net, net]), (0.0, 1.0))["pieces"].tolist() == [1 + (c != 0)] * 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_kink_below_rounding_is_found_in_random_networks(seed):
+    """Random networks plus a neuron whose output weight is 10⁻¹⁷ of the others: float slopes on
+    both sides of its kink round to one number; float mode must still count it (or refuse)."""
+    rng = np.random.default_rng(seed)
+    base = random_network([1, 6, 6, 1], seed=rng, bias_std=0.5)
+    (A1, b1), (A2, b2), (A3, b3) = base.layers
+    A1 = np.vstack([A1, [[1.0]]]); b1 = np.append(b1, -0.3)              # a new kink at x = 0.3
+    A2 = np.hstack([A2, np.zeros((6, 1))])
+    A2 = np.vstack([A2, np.eye(1, 7, 6)]); b2 = np.append(b2, 0.0)          # passed on unchanged
+    A3 = np.hstack([A3, [[1e-17 * float(np.abs(A3).max())]]])
+    net = ReLUNetwork([(A1, b1), (A2, b2), (A3, b3)])
+    for interval in [(-1.0, 1.0), None]:
+        assert count_pieces(net, interval) == count_pieces(net, interval, exact=True)
+    out = batched_states(_stack([net, net]), (-1.0, 1.0))
+    assert out["pieces"].tolist() == [count_pieces(net, (-1, 1), exact=True)] * 2
+
+
+def _fraction_slope_at(net, p):
+    """Oracle: the slope of the piece containing p by a Fraction forward pass (None on a kink)."""
+    h, d = [Fraction(p)], [Fraction(1)]
+    for j, (A, b) in enumerate(net.layers):
+        z = [sum(Fraction(float(a)) * v for a, v in zip(row, h)) + Fraction(float(bb)) for row, bb in zip(A, b)]
+        dz = [sum(Fraction(float(a)) * v for a, v in zip(row, d)) for row in A]
+        if j == len(net.layers) - 1:
+            return dz[0]
+        if any(v == 0 for v in z):
+            return None
+        h = [v if v > 0 else Fraction(0) for v in z]
+        d = [s if v > 0 else Fraction(0) for v, s in zip(z, dz)]
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1.0, 1e150])
+def test_exact_slope_at_a_point_matches_fractions(scale):
+    """The integer (dyadic) slope at a point against a Fraction forward pass, at extreme scales."""
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        net = random_network([1, 4, 5, 1], seed=rng, bias_std=0.5)
+        net = ReLUNetwork([(A * scale, b * scale) for A, b in net.layers[:1]] + list(net.layers[1:]))
+        ints = [(pieces._dyadic_ints(A), pieces._dyadic_ints(b)) for A, b in net.layers]
+        for p in rng.standard_normal(5):
+            got, want = pieces._exact_slope_at(ints, float(p)), _fraction_slope_at(net, float(p))
+            assert (got is None) == (want is None)
+            if want is not None:
+                assert Fraction(got[0], 2**got[1]) == want
+
+
+def test_dyadic_integers_are_exact_at_every_scale():
+    """``a == I 2^-q`` exactly (Fraction oracle), on the fast path (``a 2^q`` a float integer) and
+    on the integer-shift path (a range from 2^-1074 to 1e300 needs more than 2^1023)."""
+    rng = np.random.default_rng(10)
+    for a in (rng.standard_normal(50), np.array([1e300, -1e-300, 5e-324, 0.0, 3.0, -0.375]),
+              rng.standard_normal(30) * np.exp2(rng.integers(-1000, 1000, 30).astype(float))):
+        I, q = pieces._dyadic_ints(a)
+        assert q >= 0 and all(isinstance(v, int) for v in I)
+        assert [Fraction(int(v), 2**q) for v in I] == [Fraction(float(v)) for v in a]
