@@ -88,6 +88,10 @@ KNOT_RTOL = 2.0**-40
 ZERO_RTOL = 2.0**-40
 # * slopes that differ by at most SLOPE_RTOL (relative), including exactly equal slopes at a knot,
 #   may or may not change there (a kink cancelled downstream).
+# * float64 keeps its relative accuracy only between about 2^-1022 and 2^1024: a layer whose values
+#   could exceed _HUGE, or are all below _TINY, is refused; every margin also has an absolute part
+#   of a few units of the smallest subnormal, and slopes closer than _TINY are compared exactly.
+_HUGE, _TINY, _ULP0 = 2.0**1020, 2.0**-1000, 2.0**-1073
 # Exact decisions cost rational operations; float mode refuses beyond this many (about 1 s).
 EXACT_WORK = 1_000_000
 #: Counting refuses (ValueError naming the estimate) when the knots of a layer would need more memory
@@ -292,15 +296,18 @@ def _ray_crossings(x, Z, DZ, cert):
     else:
         ends, xend = Z[[0, 0]], x[[0, 0]]
     slopes = DZ[::K]                              # rows 0 and K
-    prod = ends * slopes
+    prod = np.sign(ends) * np.sign(slopes)        # (a product of the values may underflow to 0)
     on_ray = np.empty((2, n), dtype=bool)
     np.greater(prod[0], 0, out=on_ray[0])
     np.less(prod[1], 0, out=on_ray[1])
     side, rneu = on_ray.nonzero()
     if not side.shape[0]:
         return None
-    r = ends[side, rneu] / slopes[side, rneu]
+    dz = slopes[side, rneu]
+    r = ends[side, rneu] / dz
     rx = xend[side] - r
+    if rx.dtype != object and not ((np.abs(rx) < _HUGE).all() and (np.abs(dz) > _TINY).all()):
+        raise _range_error("a kink on a ray lies beyond 1e307 or has a slope below 1e-301")
     rZ = ends[side] - r[:, None] * slopes[side]
     if cert is not None and cert.exact:
         cert.rays(xend, ends, slopes, side, rneu, r, rx, rZ)
@@ -424,23 +431,16 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         # Float mode: signs within the margin of zero are uncertain (unless the certificate holds).
         certified = cert is not None and cert.layer(A, b, H, D)
         if not certified:
-            thresh = _sign_margin(x, H, A, b, depth)
+            thresh, dbound = _sign_margin(x, H, D, A, b, depth)
     if batch is not None:
         gid = batch["gid"]
     Z, DZ = _affine(H, D, A, b, batch)
+    if oracle is not None and not bounded and not certified:
+        _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound)
     del D
     K, n = Z.shape
     if (oracle is not None or batch is not None) and not certified:
-        # Pre-activations so close to zero (0 included) that their float sign is uncertain:
-        # decide exactly around those knots (a crossing there may be missing or spurious).
-        tiny = _tiny_rows(Z, thresh)
-        if tiny.shape[0]:
-            tiny = _uncertain_rows(tiny, Z, H, A, b, None if batch is None else gid)
-        if batch is not None:
-            batch["unsure"][gid[tiny]] = True
-        else:
-            spans.extend(_spans(x, tiny, bounded))
-        del tiny
+        _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded)
     del H
 
     # 1. New knots: strict sign changes inside bounded segments, at the exact zero of the segment.
@@ -486,6 +486,20 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         oracle.resolve(state, record, spans, depth, bounded)
 
 
+def _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded):
+    """Float mode: pre-activations so close to zero (0 included) that their float sign is
+    uncertain (a crossing there may be missing or spurious): the windows around their knots are
+    added to ``spans`` (decided exactly), or their network is marked unsure (batch)."""
+    gid = None if batch is None else batch["gid"]
+    tiny = _tiny_rows(Z, thresh)
+    if tiny.shape[0]:
+        tiny = _uncertain_rows(tiny, Z, H, A, b, gid)
+    if batch is not None:
+        batch["unsure"][gid[tiny]] = True
+    else:
+        spans.extend(_spans(x, tiny, bounded))
+
+
 def _affine(H, D, A, b, batch):
     """Pre-activations ``Z = H Aᵀ + b`` at the knots and their slopes ``DZ = D Aᵀ`` on the segments.
 
@@ -522,15 +536,60 @@ def _one_split_per_segment(cross, K):
     return (g, seg, neu) if hit.all() else None
 
 
-def _sign_margin(x, H, A, b, depth):
-    """``ZERO_RTOL ×`` a magnitude bound ``max|A| N_{j-1} max|h| + max|b|`` of the pre-activations.
+def _magnitude(v: float) -> str:
+    return f"about {v:.1e}" if math.isfinite(v) else "more than 1e308"
+
+
+def _range_error(what):
+    return ValueError(f"float mode cannot count this network: {what}, beyond the range where float64 "
+                      "keeps its relative accuracy (about 1e-301 to 1e307); pass exact=True")
+
+
+def _sign_margin(x, H, D, A, b, depth):
+    """``ZERO_RTOL ×`` a magnitude bound ``max|A| N_{j-1} max|h| + max|b|`` of the pre-activations,
+    plus ``N_{j-1} + 1`` units of the smallest subnormal (rounding below the normal range); a bound
+    beyond ``_HUGE`` (overflow) or below ``_TINY`` (values not normal) is refused.
 
     One scalar (column-wise thresholds cost more than the matrix product at these sizes). After a
     ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
     """
     hmax = float(_MAX(H, axis=None)) if depth > 1 else max(-float(x[0]), float(x[-1]), 0.0)
-    return ZERO_RTOL * (float(_MAX(np.abs(A), axis=None)) * A.shape[-1] * hmax
-                        + float(_MAX(np.abs(b), axis=None)))
+    amax, bmax = float(_MAX(np.abs(A), axis=None)) * A.shape[-1], float(_MAX(np.abs(b), axis=None))
+    bound = amax * hmax + bmax                    # (0 from an underflow is not an exact 0)
+    zero = not (amax > 0 and hmax > 0) and bmax == 0
+    if not (bound < _HUGE and (zero or bound > _TINY)):
+        raise _range_error(f"layer {depth} has values of {_magnitude(bound)}")
+    return ZERO_RTOL * bound + (A.shape[-1] + 1) * _ULP0, _check_slopes(A, D, depth, amax)
+
+
+def _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound):
+    """Float mode on the whole line: the slopes on the two rays decide their crossings and
+    patterns by their signs. One within ``ZERO_RTOL × (|A|·|d|)`` (plus the absolute part) of 0,
+    and not a sum of zero terms only, is computed exactly (:func:`_exact_ray_slopes`).
+    (``dbound`` bounds every |dz|: if all ray slopes clear its margin, nothing else is needed.)"""
+    K = DZ.shape[0] - 1                           # (>= 1: the rays are rows 0 and K)
+    floor = (A.shape[-1] + 1) * _ULP0
+    if float(_MIN(np.abs(DZ[::K]), axis=None)) > ZERO_RTOL * dbound + floor:
+        return
+    Dr = np.abs(D[::K])
+    Ab = np.abs(A)
+    M = Dr @ Ab.T
+    M *= ZERO_RTOL
+    M += floor
+    close = (np.abs(DZ[::K]) <= M) & ((Dr > 0) @ (Ab > 0).T)
+    if close.any():
+        _exact_ray_slopes(x, DZ, close.nonzero(), oracle, depth)
+
+
+def _check_slopes(A, D, depth, amax=None):
+    """Refuse before ``D Aᵀ`` if the slopes of layer ``depth`` could overflow; return their bound
+    ``max|A| N_{j-1} max|d|`` (``amax`` = ``max|A| N_{j-1}`` if known)."""
+    if amax is None:
+        amax = float(_MAX(np.abs(A), axis=None)) * A.shape[-1]
+    dmax = amax * float(_MAX(np.abs(D), axis=None))
+    if not dmax < _HUGE:
+        raise _range_error(f"layer {depth} has slopes of {_magnitude(dmax)}")
+    return dmax
 
 
 def _same_position(x, batch):
@@ -734,17 +793,20 @@ def _tiny_rows(Z, thresh):
 
 def _uncertain_rows(rows, Z, H, A, b, gid):
     """Of the candidate ``rows``, those with an entry ``|z| <= ZERO_RTOL × (|A_i|·|h| + |b_i|)``
-    whose bound is positive (a 0 made of zero terms only — a dead input and no bias — is exact)."""
+    (plus the absolute part of the margin) made of at least one nonzero term (a 0 made of zero
+    terms only — a dead input and no bias — is exact; a product that underflows to 0 is not)."""
     Hr = np.abs(H[rows])
     if gid is None:
-        M = Hr @ np.abs(A).T
-        M += np.abs(b)
+        Ab, bb = np.abs(A), np.abs(b)
+        M, nz = Hr @ Ab.T, (Hr > 0) @ (Ab > 0).T
     else:
         g = gid[rows]
-        M = np.einsum("km,knm->kn", Hr, np.abs(A[g]))
-        M += np.abs(b[g])
+        Ab, bb = np.abs(A[g]), np.abs(b[g])
+        M, nz = np.einsum("km,knm->kn", Hr, Ab), np.einsum("km,knm->kn", (Hr > 0) * 1.0, (Ab > 0) * 1.0)
+    M += bb
     M *= ZERO_RTOL
-    flag = (np.abs(Z[rows]) <= M) & (M > 0)
+    M += (A.shape[-1] + 1) * _ULP0
+    flag = (np.abs(Z[rows]) <= M) & ((nz > 0) | (bb > 0))
     return rows[flag.any(axis=1)]
 
 
@@ -805,8 +867,9 @@ def _quantum_of(v: float) -> int:
 
 def _is_multiple(a, q: int) -> bool:
     """Whether every entry of ``a`` is an integer multiple of ``2^-q`` (scaling by 2^q is exact)."""
-    y = np.ldexp(a, q)
-    return bool(np.array_equal(np.rint(y), y))
+    with np.errstate(over="ignore"):              # (inf is not an integer: False)
+        y = np.ldexp(a, q)
+    return bool(np.array_equal(np.rint(y), y)) and bool(np.isfinite(y).all())
 
 
 def _scaled_int(v: float, q: int) -> int:
@@ -829,9 +892,11 @@ def _dyadic_ints(a):
     return out.reshape(a.shape), q
 
 
-def _exact_slope_at(int_layers, p: float):
-    """Output slope of the piece containing the point ``p``, exactly: ``(I, q)`` for ``I 2^-q``,
-    or ``None`` where a pre-activation vanishes at ``p`` (a kink: no single piece).
+def _exact_slopes_at(int_layers, p: float, inside: bool = False):
+    """Slopes ``dz/dx`` of the last of ``int_layers``' pre-activations on the piece containing the
+    point ``p``, exactly: ``(I, q)`` for the vector ``I 2^-q``; ``None`` where a pre-activation of an
+    earlier layer vanishes at ``p`` (``p`` may be a kink), unless ``inside`` says that ``p`` lies
+    inside a piece (then such a neuron is zero on the whole piece: off).
 
     ``int_layers`` are the layers as :func:`_dyadic_ints` pairs ``((I_A, q_A), (I_b, q_b))``; every
     value is a dyadic rational, so integer arithmetic decides the activation pattern at ``p`` and
@@ -842,15 +907,38 @@ def _exact_slope_at(int_layers, p: float):
     for j, ((IA, qA), (Ib, qb)) in enumerate(int_layers):
         dz, qdz = IA.dot(d), qA + qd
         if j == len(int_layers) - 1:
-            return dz[0], qdz
+            return dz, qdz
         q = max(qA + qh, qb)
         z = IA.dot(h) * (1 << (q - qA - qh)) + Ib * (1 << (q - qb))
-        if (z == 0).any():
+        if not inside and (z == 0).any():
             return None
         on = z > 0
         h, qh = np.where(on, z, 0), q
         d, qd = np.where(on, dz, 0), qdz
     raise ValueError("a network has at least one layer")
+
+
+def _exact_slope_at(int_layers, p: float):
+    """The output slope (one output) of :func:`_exact_slopes_at`: ``(I, q)`` or ``None``."""
+    out = _exact_slopes_at(int_layers, p)
+    return None if out is None else (out[0][0], out[1])
+
+
+def _exact_ray_slopes(x, DZ, cols, oracle, depth):
+    """Replace the float ray slopes ``DZ[row, col]`` for ``(row, col)`` in ``cols`` (too close to 0
+    to trust their sign) by their exact values rounded once: the layers before have no kink beyond
+    the outermost knots, so one point on each ray gives the slope of the whole ray."""
+    K = DZ.shape[0] - 1
+    for row in sorted(set(cols[0].tolist())):
+        e = float(x[0] if row == 0 else x[-1])
+        p = e - (abs(e) + 1.0) if row == 0 else e + (abs(e) + 1.0)
+        oracle.charge_points(1)
+        I, q = _exact_slopes_at(oracle.int_layers[:depth], p, inside=True)
+        for c in cols[1][cols[0] == row].tolist():
+            v = float(Fraction(int(I[c]), 2**q))
+            if v == 0 and I[c] != 0:
+                raise _range_error(f"a slope of layer {depth} on a ray is below the smallest float")
+            DZ[row if row == 0 else K, c] = v
 
 
 def _dead_at(layers, p: float) -> bool:
@@ -899,8 +987,9 @@ def _side_points(x, k, bounded):
 
 
 def _fits(bound: float, q: int) -> bool:
-    """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s."""
-    return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52)
+    """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s
+    (``q <= 1074``: 2^-1074 is the smallest float)."""
+    return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52 and q <= 1074)
 
 
 def _quanta(a) -> np.ndarray:
@@ -915,9 +1004,20 @@ def _quanta(a) -> np.ndarray:
 def _room(bounds, qs) -> float:
     """``max bound 2^q`` over pairs of a bound and a quantum (exact: scaling by a power of two);
     0.0 if there are none. The pairs fit (:func:`_fits`) iff the room is below ``2^52``; inf,
-    nan and an overflow to inf do not fit."""
-    scaled = np.ldexp(bounds, qs)
-    return float(_MAX(scaled)) if scaled.size else 0.0
+    nan, an overflow to inf and a quantum beyond 1074 do not fit."""
+    with np.errstate(over="ignore"):              # an overflow to inf does not fit
+        scaled = np.ldexp(bounds, qs)
+    if not scaled.size:
+        return 0.0
+    if _MAX(qs, axis=None) > 1074:               # a quantum below the smallest float (the bound
+        return math.inf                           # may have underflowed to 0: it is no proof of 0)
+    return float(_MAX(scaled, axis=None))
+
+
+def _qmax(qs) -> int:
+    """The largest quantum (``_NOQ`` if there is none)."""
+    q = np.asarray(qs)
+    return int(_MAX(q, axis=None)) if q.size else _NOQ
 
 
 def _fits_all(bounds, qs) -> bool:
@@ -1030,7 +1130,7 @@ class _Cert:
                 self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
                 self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
             self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(weights, self.hmax, self.dmax)
-            self.zroom = _room(self.Zb, self.qZ)
+            self.zroom, self.zqmax = _room(self.Zb, self.qZ), _qmax(self.qZ)
             self.exact = self.zroom < 2.0**52 and _fits_all(self.DZb, self.qDZ)
             if self.exact:
                 break
@@ -1055,7 +1155,7 @@ class _Cert:
         # |z0 - z1| <= 2 Zb: the fits test of 2 Zb at quanta qZ + qt is 2 room 2^qt < 2^52
         # (qt <= 1074, the quantum of the smallest double, so 2^(51 - qt) is a nonzero double).
         self.exact = (_fits(2 * self.Xmax, self.qx + qt) and self.zroom < 2.0 ** (51 - qt)
-                      and (lo == hi or _is_multiple(t, qt)))
+                      and self.zqmax + qt <= 1074 and (lo == hi or _is_multiple(t, qt)))
         self.qt = max(self.qt, qt)
         return self.exact
 
@@ -1077,7 +1177,7 @@ class _Cert:
         self.qx = max(self.qx, _quantum(rx))
         self.qZ = np.maximum(self.qZ, _quanta(rZ).max(axis=0))
         self.Zb = np.maximum(self.Zb, np.abs(rZ).max(axis=0))
-        self.zroom = _room(self.Zb, self.qZ)
+        self.zroom, self.zqmax = _room(self.Zb, self.qZ), _qmax(self.qZ)
         return True
 
     def slopes(self, A, D) -> bool:
@@ -1299,6 +1399,7 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         state.clear()
         if oracle is not None:
             oracle.exact_slopes = cert.slopes(A, D)
+            _check_slopes(A, D, j)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:
@@ -1338,6 +1439,7 @@ def _changed(x, slope, bounded, exact, edge=None):
         diff = np.abs(lb - rb)
         scale = np.maximum(np.abs(lb), np.abs(rb))
         scale *= SLOPE_RTOL
+        np.maximum(scale, _TINY, out=scale)       # slopes below the normal range: compared exactly
         np.greater(diff, scale, out=changed[r0:r1])
         # Slopes within the margin (or equal) where the pattern changes: a kink that may be cancelled.
         close = ~changed[r0:r1]
@@ -1373,7 +1475,10 @@ def _breakpoints_of(x, slope, bounded, oracle, depth, edge=None):
 
 
 def _breakpoints(net, interval, exact):
-    x, _, slope, edge, bounded, oracle = _run(net, interval, exact, want_edge=not exact, want_values=False)
+    # On a bounded interval every interior knot is a pattern change (knots are born from sign
+    # changes); on the whole line the anchor 0 may not be, so edges are tracked there.
+    x, _, slope, edge, bounded, oracle = _run(net, interval, exact, want_edge=not exact and interval is None,
+                                              want_values=False)
     return _breakpoints_of(x, slope, bounded, oracle, len(net.layers), edge)
 
 
@@ -1480,6 +1585,7 @@ def batched_states(layers, interval) -> dict:
     gid = batch["gid"]
     K = x.shape[0]
     starts = np.searchsorted(gid, np.arange(B))
+    _check_slopes(layers[-1][0], D, L)
     _, DZ = _batch_matmul(H, D, layers[-1][0], gid)
     max_slope[:, -1], _ = _layer_stats(np.ones((K, 1)), DZ, gid, starts)
     s = DZ[:, 0]

@@ -5,6 +5,7 @@ dyadic and random weights, dead neurons, width 1, coincident non-dyadic kinks, d
 batched propagation used for recording training. Oracles: ``exact=True`` (rational arithmetic) and
 the independent reference propagation below (plain lists of ``Fraction``, nothing from nnlib).
 """
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -491,7 +492,7 @@ def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
         cert._start()
         cert.qZ = rng.integers(-5, 30, 3)
         cert.Zb = rng.random(3) * np.exp2(rng.integers(0, 40, 3).astype(float))
-        cert.zroom = pieces._room(cert.Zb, cert.qZ)
+        cert.zroom, cert.zqmax = pieces._room(cert.Zb, cert.qZ), pieces._qmax(cert.qZ)
         qt = int(rng.integers(1, 12))
         t = np.full(5, 1.0 - 2.0**-qt)                   # quantum qt
         want = pieces._fits_all(2 * cert.Zb, cert.qZ + qt)
@@ -589,3 +590,67 @@ def test_dyadic_integers_are_exact_at_every_scale():
         I, q = pieces._dyadic_ints(a)
         assert q >= 0 and all(isinstance(v, int) for v in I)
         assert [Fraction(int(v), 2**q) for v in I] == [Fraction(float(v)) for v in a]
+
+
+@pytest.mark.parametrize("k", [-1000, -600, -300, -100, 100, 300, 600])
+def test_weights_at_extreme_scales_agree_or_refuse(k):
+    """Weights of one or two layers scaled by 2^k (products underflow below 2^-1074 or overflow
+    beyond 2^1024): float mode gives the exact count or refuses with a ValueError naming exact=True;
+    never a different number. (Before the range guard, 1e-170 weights gave 1 piece for 3.)"""
+    rng = np.random.default_rng(k % 97)
+    seen = {"agree": 0, "refused": 0}
+    for trial in range(12):
+        net = _random_net(rng, dyadic=bool(trial % 2), scale=1.0)
+        layers = [(A.copy(), b.copy()) for A, b in net.layers]
+        for j in rng.choice(len(layers), size=min(2, len(layers)), replace=False):
+            A, b = layers[j]
+            layers[j] = (A * 2.0**k, b * 2.0**k)
+        net = ReLUNetwork(layers)
+        for interval in [(-1.0, 1.0), None, (-1e-300, 1e-300)]:
+            want = (count_pieces(net, interval, exact=True), count_activation_regions(net, interval, exact=True))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")                         # no overflow warnings either
+                try:
+                    got = (count_pieces(net, interval), count_activation_regions(net, interval))
+                except ValueError as err:
+                    assert "exact=True" in str(err)
+                    seen["refused"] += 1
+                    continue
+            assert got == want, (k, trial, interval)
+            seen["agree"] += 1
+    assert seen["agree"] > 0
+
+
+@pytest.mark.parametrize("s", [1e-200, 1e-170, 2.0**-600, 2.0**-540, 1e150, 1e200, 2.0**600])
+def test_tiny_and_huge_weights_never_give_a_wrong_count(s):
+    """x ↦ s ϱ(s ϱ(x) − 3 s ϱ(x − ½)): its slopes are s² (below the smallest float for s < 1e-162,
+    beyond the largest for s > 1e154) and the kink of the second layer lies at 3/4. Float mode
+    once gave 1 piece for 3 (tiny s: the slopes underflowed to equal zeros) and 2 for 3 (huge s:
+    they overflowed); now it counts exactly or refuses, without an overflow warning."""
+    net = ReLUNetwork([(np.array([[1.0], [1.0]]), np.array([0.0, -0.5])),
+                       (np.array([[s, -3 * s]]), np.zeros(1)), (np.array([[s]]), np.zeros(1))])
+    for interval in [(0.0, 1.0), None, (-1e300, 1e300), (-1.0, 2.0)]:
+        want = (count_pieces(net, interval, exact=True), count_activation_regions(net, interval, exact=True))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                got = (count_pieces(net, interval), count_activation_regions(net, interval))
+            except ValueError as err:
+                assert "exact=True" in str(err) and (s > 1 or interval is None)
+                continue
+        assert got == want
+    out = batched_states(_stack([net, net]), (0.0, 1.0)) if s < 1e154 else None
+    assert out is None or out["pieces"].tolist() == [3, 3]
+
+
+def test_values_below_the_normal_range_are_refused_not_guessed():
+    """A layer whose values all lie below about 1e-301 (float64 is losing relative accuracy there:
+    its interpolated knots are not trustworthy) is refused with a message naming exact=True; a
+    layer that is exactly zero (no nonzero weight or bias) is not refused."""
+    net = ReLUNetwork([(np.array([[1e-305], [-2e-305]]), np.array([-1e-306, 5e-307])),
+                       (np.array([[1.0, 1.0]]), np.zeros(1))])
+    with pytest.raises(ValueError, match="exact=True"):
+        count_pieces(net, (0.0, 1.0))
+    assert count_pieces(net, (0.0, 1.0), exact=True) == 3
+    zero = ReLUNetwork([(np.zeros((2, 1)), np.zeros(2)), (np.array([[1.0, 1.0]]), np.zeros(1))])
+    assert count_pieces(zero, (0.0, 1.0)) == 1 and count_pieces(zero) == 1
