@@ -129,7 +129,7 @@ def recording_cost():
         fns = [lambda every=every: [train(net, X, Y, seed=s, record_every=every, **kw) for net, s in zip(nets, SEEDS)]
                for every in (0, 1)]
         fns += [lambda every=every: train_batch(nets, X, Y, seeds=SEEDS, record_every=every, **kw) for every in (0, 1)]
-        s0, s1, b0, b1 = round_robin(fns, repeats=3, warmup=1)
+        s0, s1, b0, b1 = round_robin(fns, repeats=5, warmup=1)   # a difference of two timings: more repeats
         per_step = len(SEEDS) * STEPS
         say(f"| {label} | {s0 / per_step * 1e3:.2f} | {(s1 - s0) / s0:.2f} | {b0 / per_step * 1e3:.3f} "
             f"| {(b1 - b0) / b0:.2f} |")

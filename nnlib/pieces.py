@@ -437,6 +437,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     Z, DZ = _affine(H, D, A, b, batch)
     if oracle is not None and not bounded and not certified:
         _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound)
+    if batch is not None and not certified and not batch["cancelled"]:
+        batch["cancelled"] = _cancelled_slopes(D, DZ, A, batch)
     del D
     K, n = Z.shape
     if (oracle is not None or batch is not None) and not certified:
@@ -478,6 +480,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     elif record is not None:
         record.append(LayerKnots(x, Z.copy(), DZ.copy()))
 
+    if oracle is not None and not bounded and not want_edge and not oracle.anchor_edge:
+        oracle.anchor_edge = _pattern_changes_at_zero(x, Z, DZ)
     Z = _apply_relu(Z, DZ, edge, want_edge, zero)      # 3. on/off pattern per segment, then the ReLU
     state.extend([x, Z, DZ, edge])
     if cert is not None and cert.exact:
@@ -560,6 +564,23 @@ def _sign_margin(x, H, D, A, b, depth):
     if not (bound < _HUGE and (zero or bound > _TINY)):
         raise _range_error(f"layer {depth} has values of {_magnitude(bound)}")
     return ZERO_RTOL * bound + (A.shape[-1] + 1) * _ULP0, _check_slopes(A, D, depth, amax)
+
+
+def _cancelled_slopes(D, DZ, A, batch) -> bool:
+    """Whether some slope ``dz = Σ_j a_ij d_j`` of ``DZ = D Aᵀ`` is a float 0 although a term
+    ``a_ij d_j`` is not 0 (cancellation or underflow). While none is, a segment whose last hidden
+    slopes are all 0 has exact slope 0: every 0 comes from an off neuron or from zero terms only
+    (:func:`batched_states` uses this to skip the exact decision at such knots)."""
+    rows = ((DZ == 0).any(axis=1) & D.any(axis=1)).nonzero()[0]
+    if not rows.shape[0]:
+        return False
+    Dn = (D[rows] != 0) * 1.0
+    if batch is None:
+        nz = Dn @ (A != 0).T
+    else:                                         # row k is a segment of the network of knot k
+        g = batch["gid"][np.minimum(rows, batch["gid"].shape[0] - 1)]
+        nz = np.einsum("km,knm->kn", Dn, (A[g] != 0) * 1.0)
+    return bool(((DZ[rows] == 0) & (nz > 0)).any())
 
 
 def _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound):
@@ -706,6 +727,32 @@ def _flag_close_knots(x, batch, spans, bounded):
         spans.extend(_spans(x, np.unique(np.concatenate([close, close + 1])), bounded))
 
 
+def _off_rows(Z, DZ, rows):
+    """The off pattern of segment rows ``rows`` (as in :func:`_apply_relu`, which does all rows)."""
+    M = Z.shape[0]
+    out = []
+    for r in rows:
+        if r == 0:
+            out.append(~(Z[0] - DZ[0] > 0))
+        elif r == M:
+            out.append(~(Z[M - 1] + DZ[M] > 0))
+        else:
+            out.append(Z[r - 1] + Z[r] <= 0)
+    return out
+
+
+def _pattern_changes_at_zero(x, Z, DZ) -> bool:
+    """Whole line: whether this layer's pattern changes at the anchor knot 0 (the one knot that is
+    not born from a sign change); two knots at 0 count as a change (decided exactly later)."""
+    k = int(np.searchsorted(x, 0.0))
+    if k >= x.shape[0] or x[k] != 0:
+        return False
+    if k + 1 < x.shape[0] and x[k + 1] == 0:
+        return True
+    left, right = _off_rows(Z, DZ, (k, k + 1))
+    return bool((left != right).any())
+
+
 def _apply_relu(Z, DZ, edge, want_edge, zero):
     """On/off pattern per segment, then the ReLU; returns the layer output at the knots.
 
@@ -741,20 +788,22 @@ def _apply_relu(Z, DZ, edge, want_edge, zero):
 
 
 def _batch_matmul(H, D, A, gid):
-    """``Z = H A_gᵀ`` at each knot and ``DZ = D A_gᵀ`` on each segment row, ``g`` the knot's network."""
+    """``Z = H A_gᵀ`` at each knot and ``DZ = D A_gᵀ`` on each segment row, ``g`` the knot's network
+    (``D`` may be ``None``: then only ``Z``)."""
     K = H.shape[0]
     B, n, m = A.shape
     if m == 1:                                    # input layer: an outer product per knot
         Ag = A[:, :, 0][gid]
-        return H * Ag, np.concatenate([D[:1] * Ag[:1], D[1:] * Ag])
+        return H * Ag, None if D is None else np.concatenate([D[:1] * Ag[:1], D[1:] * Ag])
     if n == 1:                                    # output layer: a dot product per knot
         Ag = A[:, 0, :][gid]
-        return (np.einsum("km,km->k", H, Ag)[:, None],
+        return (np.einsum("km,km->k", H, Ag)[:, None], None if D is None else
                 np.concatenate([D[:1] @ Ag[0][:, None], np.einsum("km,km->k", D[1:], Ag)[:, None]]))
     Z = np.empty((K, n))
-    DZ = np.empty((K + 1, n))
+    DZ = None if D is None else np.empty((K + 1, n))
     bounds = np.searchsorted(gid, np.arange(B + 1))
-    DZ[0] = D[0] @ A[0].T
+    if D is not None:
+        DZ[0] = D[0] @ A[0].T
     # One BLAS product per network (a gathered einsum is slower), stacked over the networks with
     # the same number of knots: np.matmul then loops in C over blocks of one shape, each computed
     # as the network's own product would be, so a network's result never depends on the batch.
@@ -765,8 +814,9 @@ def _batch_matmul(H, D, A, gid):
         rows = (bounds[gs][:, None] + np.arange(c)).ravel()       # the group's knots
         At = A[gs].transpose(0, 2, 1)
         Z[rows] = np.matmul(H[rows].reshape(gs.shape[0], c, m), At).reshape(-1, n)
-        rows += 1                                 # row k of D: the segment ending at knot k
-        DZ[rows] = np.matmul(D[rows].reshape(gs.shape[0], c, m), At).reshape(-1, n)
+        if D is not None:
+            rows += 1                             # row k of D: the segment ending at knot k
+            DZ[rows] = np.matmul(D[rows].reshape(gs.shape[0], c, m), At).reshape(-1, n)
     return Z, DZ
 
 
@@ -941,23 +991,29 @@ def _exact_ray_slopes(x, DZ, cols, oracle, depth):
             DZ[row if row == 0 else K, c] = v
 
 
-def _dead_at(layers, p: float) -> bool:
-    """Whether float arithmetic shows, with the ``ZERO_RTOL`` margin, a hidden layer whose neurons
-    are all off at the point ``p``: then the slope there is exactly 0 (the common reason for equal
-    float slopes on both sides of a knot), and no exact arithmetic is needed."""
-    h = np.array([p], dtype=np.float64)
+def _dead_at(layers, g, points) -> np.ndarray:
+    """For each point ``points[i]`` of network ``g[i]`` of the stacked ``layers`` (``A`` of shape
+    ``(B, N_j, N_{j-1})``): whether float arithmetic shows, with a ``ZERO_RTOL`` margin, a hidden
+    layer whose neurons are all off there. The slope there is then exactly 0 (the usual reason for
+    equal float slopes on both sides of a knot), and no exact arithmetic is needed."""
+    order = np.argsort(g, kind="stable")          # grouped by network, for _batch_matmul
+    g = np.asarray(g)[order]
+    h = np.asarray(points, dtype=np.float64)[order][:, None]
+    dead = np.zeros(h.shape[0], dtype=bool)
+    sure = np.ones(h.shape[0], dtype=bool)        # every sign so far decided with the margin
     for A, b in layers[:-1]:
-        z = A.dot(h)
-        z += b
-        margin = np.abs(A).dot(np.abs(h))
-        margin += np.abs(b)
-        margin *= ZERO_RTOL
-        if (z < -margin).all():
-            return True
-        if (np.abs(z) <= margin).any():           # a sign too close to call: no certificate
-            return False
+        z = h @ A[0].T if A.shape[0] == 1 else _batch_matmul(h, None, A, g)[0]
+        z += b[g]
+        amax = _MAX(np.abs(A).reshape(A.shape[0], -1), axis=1) * A.shape[-1]
+        margin = ZERO_RTOL * (amax[g] * _MAX(np.abs(h), axis=1) + _MAX(np.abs(b), axis=1)[g])
+        margin += (A.shape[-1] + 1) * _ULP0
+        margin = margin[:, None]
+        dead |= sure & (z < -margin).all(axis=1)
+        sure &= ~(np.abs(z) <= margin).any(axis=1)
         h = np.maximum(z, 0.0)
-    return False
+    out = np.empty_like(dead)
+    out[order] = dead
+    return out
 
 
 def _slopes_differ(s, t) -> bool:
@@ -1213,6 +1269,8 @@ class _Oracle:
         self.net, self.bounded = net, bounded
         self.layers = None
         self.int_layers = None                    # the weights as dyadic integers (on first use)
+        self.stacked = None                       # the layers as a batch of one (on first use)
+        self.anchor_edge = False                  # whole line: a pattern changes at the anchor 0
         self.work = 0
         self.exact_slopes = False
 
@@ -1234,16 +1292,18 @@ class _Oracle:
         """Exact decisions at the knots ``x[rows]`` whose float slopes are too close to call: the
         exact slopes of the pieces on either side (:func:`_exact_slope_at`, charged as rational
         work). Returns ``{row: changed}`` for the decided knots; the others are left to windows."""
-        out, slopes = {}, {}                      # (neighbouring knots share a segment's point)
-        for k in np.asarray(rows).tolist():
-            pts = _side_points(x, k, self.bounded)
+        out = {}
+        sides = {k: _side_points(x, k, self.bounded) for k in np.asarray(rows).tolist()}
+        points = sorted({p for pts in sides.values() if pts is not None for p in pts})
+        if self.stacked is None:
+            self.stacked = [(A[None], b[None]) for A, b in self.net.layers]
+        dead = _dead_at(self.stacked, np.zeros(len(points), dtype=np.intp), points)
+        slopes = {p: (0, 0) for p, d in zip(points, dead.tolist()) if d}
+        for k, pts in sides.items():
             if pts is None:
                 continue
-            for p in pts:
+            for p in pts:                         # (neighbouring knots share a segment's point)
                 if p not in slopes:
-                    if _dead_at(self.net.layers, p):
-                        slopes[p] = (0, 0)
-                        continue
                     self.charge_points(1)
                     slopes[p] = _exact_slope_at(self.int_layers, p)
             left, right = slopes[pts[0]], slopes[pts[1]]
@@ -1475,11 +1535,20 @@ def _breakpoints_of(x, slope, bounded, oracle, depth, edge=None):
 
 
 def _breakpoints(net, interval, exact):
-    # On a bounded interval every interior knot is a pattern change (knots are born from sign
-    # changes); on the whole line the anchor 0 may not be, so edges are tracked there.
-    x, _, slope, edge, bounded, oracle = _run(net, interval, exact, want_edge=not exact and interval is None,
-                                              want_values=False)
-    return _breakpoints_of(x, slope, bounded, oracle, len(net.layers), edge)
+    x, _, slope, _, bounded, oracle = _run(net, interval, exact, want_values=False)
+    return _breakpoints_of(x, slope, bounded, oracle, len(net.layers), _edges(x, oracle))
+
+
+def _edges(x, oracle):
+    """Float mode: the knots where some activation pattern changes. Every knot is born from a sign
+    change except the anchor 0 of the whole line, which is one only if a pattern changes there."""
+    if oracle is None:
+        return None
+    edge = np.ones(x.shape[0], dtype=bool)
+    k = int(np.searchsorted(x, 0.0))
+    if not oracle.bounded and not oracle.anchor_edge and k < x.shape[0] and x[k] == 0:
+        edge[k] = False
+    return edge
 
 
 def _segment_rows(gid, K):
@@ -1571,7 +1640,7 @@ def batched_states(layers, interval) -> dict:
     layers = _check_layers(layers)
     B, L = layers[0][0].shape[0], len(layers)
     x = np.tile([lo, hi], B)
-    batch = {"gid": np.repeat(np.arange(B), 2), "unsure": np.zeros(B, dtype=bool)}
+    batch = {"gid": np.repeat(np.arange(B), 2), "unsure": np.zeros(B, dtype=bool), "cancelled": False}
     state = [x, x[:, None].copy(), np.ones((2 * B + 1, 1)), np.zeros(2 * B, dtype=bool)]
     cert = _Cert(x)
     max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
@@ -1596,7 +1665,11 @@ def batched_states(layers, interval) -> dict:
     bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
     changed = interior & (diff > bound)
     if not cert.slopes(layers[-1][0], D):         # within the margin or equal, where a pattern changes
-        _decide_slopes(x, gid, (interior & edge & ~changed).nonzero()[0], layers, changed, batch["unsure"])
+        knots = (interior & edge & ~changed).nonzero()[0]
+        if not batch["cancelled"]:                # exact slope 0 on both sides: no breakpoint
+            zero = ~D.any(axis=1)
+            knots = knots[~(zero[knots] & zero[knots + 1])]
+        _decide_slopes(x, gid, knots, layers, changed, batch["unsure"])
     pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
     regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
     for g in np.flatnonzero(batch["unsure"]).tolist():
@@ -1610,6 +1683,15 @@ def _decide_slopes(x, gid, knots, layers, changed, unsure):
     """Batch: exact slope decisions (:meth:`_Oracle.slope_changes`) at ``knots`` whose float slopes
     are too close to call, network by network; ``changed`` is set where decided, else the network
     is marked ``unsure`` (re-run on its own)."""
+    if not knots.shape[0]:
+        return
+    lo, hi = x[knots - 1] + (x[knots] - x[knots - 1]) / 2, x[knots] + (x[knots + 1] - x[knots]) / 2
+    inside = (x[knots - 1] < lo) & (lo < x[knots]) & (x[knots] < hi) & (hi < x[knots + 1])
+    g = gid[knots]                                # (interior knots: both neighbours in network g)
+    dead = _dead_at(layers, np.concatenate([g, g]), np.concatenate([lo, hi]))
+    both = inside & dead[:g.shape[0]] & dead[g.shape[0]:]
+    changed[knots[both]] = False                  # exact slope 0 on both sides: no breakpoint
+    knots = knots[~both]
     for g in np.unique(gid[knots]).tolist():
         r0, r1 = np.searchsorted(gid, [g, g + 1])
         ks = knots[(knots >= r0) & (knots < r1)]

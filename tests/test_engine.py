@@ -654,3 +654,27 @@ def test_values_below_the_normal_range_are_refused_not_guessed():
     assert count_pieces(net, (0.0, 1.0), exact=True) == 3
     zero = ReLUNetwork([(np.zeros((2, 1)), np.zeros(2)), (np.array([[1.0, 1.0]]), np.zeros(1))])
     assert count_pieces(zero, (0.0, 1.0)) == 1 and count_pieces(zero) == 1
+
+
+def test_a_slope_cancelled_to_a_float_zero_is_not_taken_for_an_exact_zero():
+    """0.1 ϱ(3x) − 0.30000000000000004 ϱ(x) has float slope 0 on x > 0 (the products round to
+    one number) but exact slope −2.8e−17: a kink at 0, and on the line another one near 3.6e16.
+    The shortcut 'all last hidden slopes are 0 on both sides: no breakpoint' must not fire."""
+    net = ReLUNetwork([(np.array([[3.0], [1.0]]), np.zeros(2)),
+                       (np.array([[0.1, -0.30000000000000004]]), np.array([1.0])), (np.array([[1.0]]), np.zeros(1))])
+    for interval in [(-1.0, 1.0), None, (-1.0, 1e17)]:
+        want = count_pieces(net, interval, exact=True)
+        assert want == (2 if interval == (-1.0, 1.0) else 3)
+        assert count_pieces(net, interval) == want
+        assert count_activation_regions(net, interval) == count_activation_regions(net, interval, exact=True)
+    assert batched_states(_stack([net, net]), (-1.0, 1.0))["pieces"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("c", [1e-17, -3e-17, 0.0])
+def test_a_kink_at_the_anchor_zero_with_slopes_equal_in_float(c):
+    """x = ϱ(x) − ϱ(−x), plus c ϱ(x): on the whole line the knot 0 is also the propagation's anchor
+    (the one knot not born from a sign change); its slopes 1 and 1 + c are one float, and it is a
+    breakpoint exactly when c != 0."""
+    net = ReLUNetwork([(np.array([[1.0], [-1.0], [1.0]]), np.zeros(3)), (np.array([[1.0, -1.0, c]]), np.zeros(1))])
+    assert count_pieces(net) == count_pieces(net, exact=True) == 1 + (c != 0)
+    assert count_pieces(net, (-1.0, 1.0)) == 1 + (c != 0)
