@@ -287,8 +287,9 @@ def report(info, args, rand, saw, rel, rel_msg, wall):
         if "refused" in r:
             L.append(f"| {r['N']} | {r['L']} | refused | refused | – | – | – | – | – | – |")
             continue
-        worst_ms = max(worst_ms, r["t_pieces"] * 1e3)
-        ok_ms &= r["t_pieces"] * 1e3 <= TARGET_MS
+        slowest = max(r["t_pieces"], r["t_regions"]) * 1e3          # pieces or regions
+        worst_ms = max(worst_ms, slowest)
+        ok_ms &= slowest <= TARGET_MS
         frac = "–"
         if r["t_exact"] is not None:
             same = r["exact_pieces"] == r["pieces"] and (r["exact_regions"] in (None, r["regions"]))
@@ -306,7 +307,7 @@ def report(info, args, rand, saw, rel, rel_msg, wall):
                  f"{fmt_t(r['t_regions'])} | {frac} | {G} | {gt} | {gr} |")
     L.append("")
     L.append(f"* Target ≤ {TARGET_MS:g} ms per float count: **{'met' if ok_ms else 'NOT met'}** "
-             f"(slowest row {worst_ms:.2f} ms).")
+             f"(slowest count {worst_ms:.2f} ms).")
     L.append(f"* Target: exact count faster than the cheapest correct grid in every row: "
              f"**{'met' if ok_grid else 'NOT met'}**.\n")
 
@@ -317,7 +318,7 @@ def report(info, args, rand, saw, rel, rel_msg, wall):
              "resident set (VmHWM) minus its resident set just before the first call.\n")
     L.append("Baseline before this optimisation (performance.md §2.2, same machine kind): 140–220 ns/piece, "
              "2.0 GB peak RSS (≈ 120 B/piece) at k = 24.\n")
-    L.append("| L | pieces | best time | ns/piece (first call) | peak traced B/piece | peak RSS B/piece |")
+    L.append("| k | pieces | best time | ns/piece (first call) | peak traced B/piece | peak RSS B/piece |")
     L.append("|---|---|---|---|---|---|")
     for r in saw:
         P = r["pieces"]

@@ -607,7 +607,7 @@ def _check_slopes(A, D, depth, amax=None):
     ``max|A| N_{j-1} max|d|`` (``amax`` = ``max|A| N_{j-1}`` if known)."""
     if amax is None:
         amax = float(_MAX(np.abs(A), axis=None)) * A.shape[-1]
-    dmax = amax * float(_MAX(np.abs(D), axis=None))
+    dmax = amax * max(float(_MAX(D, axis=None)), -float(_MIN(D, axis=None)))   # (no |D| temporary)
     if not dmax < _HUGE:
         raise _range_error(f"layer {depth} has slopes of {_magnitude(dmax)}")
     return dmax
