@@ -592,12 +592,7 @@ def _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound):
     floor = (A.shape[-1] + 1) * _ULP0
     if float(_MIN(np.abs(DZ[::K]), axis=None)) > ZERO_RTOL * dbound + floor:
         return
-    Dr = np.abs(D[::K])
-    Ab = np.abs(A)
-    M = Dr @ Ab.T
-    M *= ZERO_RTOL
-    M += floor
-    close = (np.abs(DZ[::K]) <= M) & ((Dr > 0) @ (Ab > 0).T)
+    close = _near_zero(D[::K], A, None, DZ[::K])
     if close.any():
         _exact_ray_slopes(x, DZ, close.nonzero(), oracle, depth)
 
@@ -842,22 +837,30 @@ def _tiny_rows(Z, thresh):
 
 
 def _uncertain_rows(rows, Z, H, A, b, gid):
-    """Of the candidate ``rows``, those with an entry ``|z| <= ZERO_RTOL × (|A_i|·|h| + |b_i|)``
-    (plus the absolute part of the margin) made of at least one nonzero term (a 0 made of zero
-    terms only — a dead input and no bias — is exact; a product that underflows to 0 is not)."""
-    Hr = np.abs(H[rows])
-    if gid is None:
-        Ab, bb = np.abs(A), np.abs(b)
-        M, nz = Hr @ Ab.T, (Hr > 0) @ (Ab > 0).T
+    """Of the candidate ``rows``, those with a pre-activation too close to 0 (:func:`_near_zero`)."""
+    flag = _near_zero(H[rows], A, b, Z[rows], None if gid is None else gid[rows])
+    return rows[flag.any(axis=1)]
+
+
+def _near_zero(V, A, b, Zv, g=None):
+    """Entries of ``Zv = V Aᵀ (+ b)`` (rows of values or slopes ``V``; ``b`` may be ``None``; ``g``
+    the network of each row in a batch) with ``|z| <= ZERO_RTOL × (|A_i|·|v| + |b_i|)`` plus the
+    absolute part of the margin, made of at least one nonzero term (a 0 made of zero terms only —
+    a dead input and no bias — is exact; a product that underflows to 0 is not)."""
+    Vb = np.abs(V)
+    if g is None:
+        Ab = np.abs(A)
+        M, nz = Vb @ Ab.T, ((Vb > 0) @ (Ab > 0).T) > 0
     else:
-        g = gid[rows]
-        Ab, bb = np.abs(A[g]), np.abs(b[g])
-        M, nz = np.einsum("km,knm->kn", Hr, Ab), np.einsum("km,knm->kn", (Hr > 0) * 1.0, (Ab > 0) * 1.0)
-    M += bb
+        Ab = np.abs(A[g])
+        M, nz = np.einsum("km,knm->kn", Vb, Ab), np.einsum("km,knm->kn", (Vb > 0) * 1.0, (Ab > 0) * 1.0) > 0
+    if b is not None:
+        bb = np.abs(b if g is None else b[g])
+        M += bb
+        nz |= bb > 0
     M *= ZERO_RTOL
     M += (A.shape[-1] + 1) * _ULP0
-    flag = (np.abs(Z[rows]) <= M) & ((nz > 0) | (bb > 0))
-    return rows[flag.any(axis=1)]
+    return (np.abs(Zv) <= M) & nz
 
 
 def _close_pairs(x):
