@@ -899,14 +899,8 @@ _NOQ = -4096                                     # quantum of an all-zero array 
 
 def _quantum(a) -> int:
     """Smallest ``q`` with every entry of ``a`` an integer multiple of ``2^-q`` (float64)."""
-    a = np.asarray(a, dtype=np.float64).ravel()
-    a = a[a != 0]
-    if a.size == 0:
-        return _NOQ
-    m, e = np.frexp(a)
-    M = np.abs(m * 2.0**53).astype(np.int64)     # a = ±M 2^(e-53), M < 2^53 an integer
-    tz = np.frexp((M & -M).astype(np.float64))[1] - 1
-    return int(np.max(53 - e - tz))
+    a = np.asarray(a, dtype=np.float64)
+    return int(_MAX(_quanta(a), axis=None)) if a.size else _NOQ
 
 
 def _quantum_of(v: float) -> int:
@@ -1055,7 +1049,7 @@ def _quanta(a) -> np.ndarray:
     """Elementwise :func:`_quantum` (``_NOQ`` for zeros), as an int64 array of ``a``'s shape."""
     a = np.asarray(a, dtype=np.float64)
     m, e = np.frexp(a)
-    M = np.abs(m * 2.0**53).astype(np.int64)
+    M = np.abs(m * 2.0**53).astype(np.int64)     # a = ±M 2^(e-53), M < 2^53 an integer
     tz = np.frexp((M & -M).astype(np.float64))[1] - 1
     return np.where(a != 0, 53 - e - tz, _NOQ)
 
