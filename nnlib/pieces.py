@@ -146,6 +146,7 @@ _BLOCK = 1 << 16
 # Below this many new knots per layer, numpy call overhead dominates and simpler code paths win.
 _SMALL = 4096
 _MAX, _MIN = np.maximum.reduce, np.minimum.reduce   # reductions without ndarray.max's wrapper
+_LEFT_RIGHT = np.array([[1.0], [-1.0]])           # the outward direction of the left and right ray
 
 
 def _order(a):
@@ -155,6 +156,10 @@ def _order(a):
 
 def _crossings(Z):
     """Strict sign changes of neuron ``i`` between knots ``k`` and ``k + 1``: bool ``(K - 1, n)``."""
+    if Z.shape[0] < _SMALL and Z.dtype != object:  # few knots: fewer calls (signs, not products,
+        s = np.sign(Z)                            # which could underflow to 0)
+        s = s[:-1] * s[1:]
+        return s < 0
     pos = Z > 0
     neg = Z < 0
     cross = pos[:-1] & neg[1:]
@@ -162,9 +167,9 @@ def _crossings(Z):
     return cross
 
 
-def _sort_within_segments(nseg, nx, *arrays):
+def _sort_within_segments(nseg, nx, nZ):
     """Order the new knots of each segment by position (segments themselves are already ordered);
-    ``nx`` and ``arrays`` may be reordered in place.
+    ``nx`` and ``nZ`` (their values) may be reordered in place.
 
     ``nonzero`` lists crossings segment by segment, so only segments that receive several
     knots (several neurons vanishing inside one segment) need sorting: just those knots are sorted
@@ -172,23 +177,23 @@ def _sort_within_segments(nseg, nx, *arrays):
     networks of a batch, whose positions are not ordered across networks.
     """
     if nseg.shape[0] < 2:
-        return nseg, nx, arrays
+        return nseg, nx, nZ
     if nseg.shape[0] <= _SMALL:
         # Few knots: one sort by (segment, x) is cheaper than finding the groups. Sorting by the
         # segment first keeps every knot in its own segment even if rounding put it an ulp outside.
         order = np.lexsort((nx, nseg))
-        return nseg[order], nx[order], tuple(a[order] for a in arrays)
+        return nseg.take(order), nx.take(order), nZ.take(order, axis=0)
     same = nseg[1:] == nseg[:-1]
     if not same.any():
-        return nseg, nx, arrays
+        return nseg, nx, nZ
     grouped = np.zeros(nseg.shape[0], dtype=bool)
     grouped[1:] |= same
     grouped[:-1] |= same
     idx = grouped.nonzero()[0]
     order = idx[np.lexsort((nx[idx], nseg[idx]))]
-    for a in (nx,) + arrays:                      # in place: the caller's fresh arrays
+    for a in (nx, nZ):                            # in place: the caller's fresh arrays
         a[idx] = a[order]                         # (the right side is gathered first)
-    return nseg, nx, arrays
+    return nseg, nx, nZ
 
 
 def _split_every_segment(parts, zero, cert=None):
@@ -284,7 +289,7 @@ def _segment_t(Z, g, seg, neu, cert=None):
 
 
 def _ray_crossings(x, Z, DZ, cert):
-    """Zeros on the two rays of the whole line: ``(neuron, x, Z, segment row, number on the left)``
+    """Zeros on the two rays of the whole line: ``(x, Z, segment row, neuron, number on the left)``
     or ``None``.
 
     ``z(x_end + s) = Z_end + s DZ_end`` vanishes at ``x_end − Z_end / DZ_end``, which lies on the left
@@ -296,43 +301,47 @@ def _ray_crossings(x, Z, DZ, cert):
     else:
         ends, xend = Z[[0, 0]], x[[0, 0]]
     slopes = DZ[::K]                              # rows 0 and K
-    prod = np.sign(ends) * np.sign(slopes)        # (a product of the values may underflow to 0)
-    on_ray = np.empty((2, n), dtype=bool)
-    np.greater(prod[0], 0, out=on_ray[0])
-    np.less(prod[1], 0, out=on_ray[1])
+    # sign(Z_0) sign(DZ_0) > 0, -sign(Z_K) sign(DZ_K) > 0 (a product of the values may underflow to 0)
+    on_ray = np.sign(ends) * (np.sign(slopes) * _LEFT_RIGHT) > 0
     side, rneu = on_ray.nonzero()
     if not side.shape[0]:
         return None
     dz = slopes[side, rneu]
     r = ends[side, rneu] / dz
-    rx = xend[side] - r
-    if rx.dtype != object and not ((np.abs(rx) < _HUGE).all() and (np.abs(dz) > _TINY).all()):
+    rx = xend.take(side) - r
+    if rx.dtype != object and not (float(_MAX(np.abs(rx))) < _HUGE and float(_MIN(np.abs(dz))) > _TINY):
         raise _range_error("a kink on a ray lies beyond 1e307 or has a slope below 1e-301")
     rZ = ends[side] - r[:, None] * slopes[side]
     if cert is not None and cert.exact:
         cert.rays(xend, ends, slopes, side, rneu, r, rx, rZ)
+    nl = int(np.count_nonzero(on_ray[0]))
     side *= K                                     # the left ray is segment row 0, the right row K
-    return rneu, rx, rZ, side, int(np.count_nonzero(on_ray[0]))
+    return rx, rZ, side, rneu, nl
 
 
-def _split_general(parts, bounded, zero, batch=None, cert=None):
-    """Merge step in general: any number of crossings per segment, rays on the whole line.
-
-    ``parts`` as in :func:`_split_every_segment`. Returns the merged knots, values and slopes
-    (before the removal of coincident knots).
-    """
-    x, Z, DZ, edge, seg, neu = parts
-    parts.clear()
-    K, n = Z.shape
-    z0 = Z[seg, neu]
-    z1 = Z[seg + 1, neu]
+def _interior_knots(x, Z, f, cert):
+    """The knots inside bounded segments at the flat crossings ``f = seg n + neu`` (segment-major,
+    non-empty; may be changed): ``(nx, nZ, nseg, neu)``, ``nseg`` the segment row (knot ``k`` ends
+    row ``k``)."""
+    n = Z.shape[1]
+    seg, neu = np.divmod(f, n)
+    nseg = seg + 1                                # segment row (row k = (x[k-1], x[k]))
+    if Z.flags.c_contiguous:                      # (take is cheaper than fancy indexing)
+        Zf = Z.reshape(-1)
+        z0 = Zf.take(f)
+        f += n
+        z1 = Zf.take(f)
+        del Zf
+    else:
+        z0 = Z[seg, neu]
+        z1 = Z[nseg, neu]
     np.subtract(z0, z1, out=z1)
     t = np.divide(z0, z1, out=z0)                 # t = z0 / (z0 - z1) ∈ [0, 1]
     if cert is not None:
         cert.knots(t)
     del z1
-    x0 = x[seg]
-    x1 = x[seg + 1]
+    x0 = x.take(seg)
+    x1 = x.take(nseg)
     nx = x1 - x0
     nx *= t
     nx += x0                                      # x0 + t (x1 - x0)
@@ -340,28 +349,40 @@ def _split_general(parts, bounded, zero, batch=None, cert=None):
         np.minimum(nx, x1, out=nx)
         np.maximum(nx, x0, out=nx)
     del x0, x1
-    nZ = Z[seg]
-    tmp = Z[seg + 1]
+    nZ = Z.take(seg, axis=0)
+    del seg
+    tmp = Z.take(nseg, axis=0)
     tmp -= nZ
     tmp *= t[:, None]
     nZ += tmp                                     # Z0 + t (Z1 - Z0): exact on the affine segment
-    del tmp, t
-    nseg = seg + 1                                # segment row (row k = (x[k-1], x[k]))
-    del seg
-    if not bounded:
-        rays = _ray_crossings(x, Z, DZ, cert)
-        if rays is not None:
-            rneu, rx, rZ, rseg, nl = rays
-            nx = np.concatenate((rx[:nl], nx, rx[nl:]))
-            nZ = np.concatenate((rZ[:nl], nZ, rZ[nl:]))
-            nseg = np.concatenate((rseg[:nl], nseg, rseg[nl:]))
-            neu = np.concatenate((rneu[:nl], neu, rneu[nl:]))
+    return nx, nZ, nseg, neu
+
+
+def _split_general(parts, bounded, zero, batch=None, cert=None):
+    """Merge step in general: any number of crossings per segment, rays on the whole line.
+
+    ``parts = [x, Z, DZ, edge, f]`` (``f = seg n + neu`` the flat crossing indices, segment-major)
+    is emptied. Returns the merged knots, values and slopes (before the removal of coincident knots).
+    """
+    x, Z, DZ, edge, f = parts
+    parts.clear()
+    new = _interior_knots(x, Z, f, cert) if f.shape[0] else None
+    del f
+    rays = None if bounded else _ray_crossings(x, Z, DZ, cert)
+    if rays is None:
+        if new is None:
+            return x, Z, DZ, edge
+        nx, nZ, nseg, neu = new
+    elif new is None:
+        nx, nZ, nseg, neu, _ = rays
+    else:                                         # left-ray knots, interior knots, right-ray knots
+        nl = rays[4]
+        nx, nZ, nseg, neu = (np.concatenate((r[:nl], v, r[nl:])) for r, v in zip(rays, new))
+    del new, rays
     n_new = nx.shape[0]
-    if n_new == 0:
-        return x, Z, DZ, edge
     nZ[np.arange(n_new), neu] = zero              # the crossing neuron is exactly 0
     del neu
-    nseg, nx, (nZ,) = _sort_within_segments(nseg, nx, nZ)
+    nseg, nx, nZ = _sort_within_segments(nseg, nx, nZ)
     parts = [x, Z, DZ, edge, nseg, nx, nZ]
     del x, Z, DZ, edge, nseg, nx, nZ              # the merge frees each array once copied
     return _merge_new_knots(parts, batch)
@@ -402,7 +423,7 @@ def _merge_new_knots(parts, batch):
     reps = np.bincount(nseg, minlength=K + 1)
     reps += 1
     del nseg
-    DZ2 = np.repeat(DZ, reps, axis=0)             # a split segment keeps its slope
+    DZ2 = DZ.repeat(reps, axis=0)                 # a split segment keeps its slope
     return x2, Z2, DZ2, edge
 
 
@@ -435,15 +456,11 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     if batch is not None:
         gid = batch["gid"]
     Z, DZ = _affine(H, D, A, b, batch)
-    if oracle is not None and not bounded and not certified:
-        _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound)
-    if batch is not None and not certified and not batch["cancelled"]:
-        batch["cancelled"] = _cancelled_slopes(D, DZ, A, batch)
-    del D
-    K, n = Z.shape
     if (oracle is not None or batch is not None) and not certified:
+        _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, dbound)
         _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded)
-    del H
+    del D, H
+    K, n = Z.shape
 
     # 1. New knots: strict sign changes inside bounded segments, at the exact zero of the segment.
     cross = _crossings(Z)
@@ -462,10 +479,8 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     else:
         f = cross.ravel().nonzero()[0]            # segment-major: f = seg n + neu
         del cross
-        seg, neu = np.divmod(f, n)
-        del f
-        parts = [x, Z, DZ, edge, seg, neu]
-        del x, Z, DZ, edge, seg, neu
+        parts = [x, Z, DZ, edge, f]
+        del x, Z, DZ, edge, f
         x, Z, DZ, edge = _split_general(parts, bounded, zero, batch, cert)
     if x.shape[0] > K:
         if (oracle is None and batch is None) or (cert is not None and cert.exact):
@@ -480,14 +495,32 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     elif record is not None:
         record.append(LayerKnots(x, Z.copy(), DZ.copy()))
 
+    anchor = None                                 # (whole line: does a pattern change at 0?)
     if oracle is not None and not bounded and not want_edge and not oracle.anchor_edge:
-        oracle.anchor_edge = _pattern_changes_at_zero(x, Z, DZ)
-    Z = _apply_relu(Z, DZ, edge, want_edge, zero)      # 3. on/off pattern per segment, then the ReLU
+        anchor = _anchor_knot(x)
+        if anchor is True:
+            oracle.anchor_edge, anchor = True, None
+    Z, at_anchor = _apply_relu(Z, DZ, edge, want_edge, zero, anchor)   # 3. patterns, then the ReLU
+    if at_anchor:
+        oracle.anchor_edge = True
     state.extend([x, Z, DZ, edge])
     if cert is not None and cert.exact:
         cert.done()
     if spans:
         oracle.resolve(state, record, spans, depth, bounded)
+
+
+def _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, dbound):
+    """Float mode, after ``DZ = D Aᵀ``: ray slopes near 0 are computed exactly (whole line), and
+    ``batch["cancelled"]`` / ``oracle.cancelled`` (if tracked) learn whether some float slope 0
+    came from nonzero terms (:func:`_cancelled_slopes`)."""
+    if oracle is not None and not bounded:
+        _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound)
+    if batch is not None:
+        if not batch["cancelled"]:
+            batch["cancelled"] = _cancelled_slopes(D, DZ, A, batch)
+    elif oracle.cancelled is False:
+        oracle.cancelled = _cancelled_slopes(D, DZ, A, None)
 
 
 def _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded):
@@ -496,8 +529,9 @@ def _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded):
     added to ``spans`` (decided exactly), or their network is marked unsure (batch)."""
     gid = None if batch is None else batch["gid"]
     tiny = _tiny_rows(Z, thresh)
-    if tiny.shape[0]:
-        tiny = _uncertain_rows(tiny, Z, H, A, b, gid)
+    if not tiny.shape[0]:
+        return
+    tiny = _uncertain_rows(tiny, Z, H, A, b, gid)
     if batch is not None:
         batch["unsure"][gid[tiny]] = True
     else:
@@ -736,38 +770,42 @@ def _off_rows(Z, DZ, rows):
     return out
 
 
-def _pattern_changes_at_zero(x, Z, DZ) -> bool:
-    """Whole line: whether this layer's pattern changes at the anchor knot 0 (the one knot that is
-    not born from a sign change); two knots at 0 count as a change (decided exactly later)."""
+def _anchor_knot(x):
+    """Whole line: the index of the anchor knot 0 (the one knot that is not born from a sign
+    change), ``None`` if no knot is at 0, ``True`` if two are (a change, decided exactly later)."""
     k = int(np.searchsorted(x, 0.0))
     if k >= x.shape[0] or x[k] != 0:
-        return False
-    if k + 1 < x.shape[0] and x[k + 1] == 0:
-        return True
-    left, right = _off_rows(Z, DZ, (k, k + 1))
-    return bool((left != right).any())
+        return None
+    return True if k + 1 < x.shape[0] and x[k + 1] == 0 else k
 
 
-def _apply_relu(Z, DZ, edge, want_edge, zero):
-    """On/off pattern per segment, then the ReLU; returns the layer output at the knots.
+def _apply_relu(Z, DZ, edge, want_edge, zero, anchor=None):
+    """On/off pattern per segment, then the ReLU; returns the layer output at the knots and
+    whether the pattern changes at knot ``anchor`` (``False`` if ``anchor`` is ``None``).
 
     No pre-activation changes sign strictly inside a segment any more, so the sum of the endpoint
     values has the sign of the segment; on the rays, look one unit outwards. Inactive neurons get
     slope 0 (``DZ`` in place; ``edge`` gains the knots where the pattern changes).
     """
     M, n = Z.shape
+    at_anchor = False
     if want_edge or M <= _SMALL:
-        off = np.empty((M + 1, n), dtype=bool)
-        np.greater(Z[0] - DZ[0], 0, out=off[0])   # ray rows: on iff z > 0 one unit outwards
-        np.greater(Z[-1] + DZ[M], 0, out=off[M])
-        np.logical_not(off[0], out=off[0])
-        np.logical_not(off[M], out=off[M])
-        np.less_equal(Z[:-1] + Z[1:], 0, out=off[1:M])
+        S = np.empty((M + 1, n), dtype=Z.dtype)   # the sign of each segment row:
+        np.subtract(Z[0], DZ[0], out=S[0])        # ray rows: z one unit outwards
+        np.add(Z[-1], DZ[M], out=S[M])
+        np.add(Z[:-1], Z[1:], out=S[1:M])
+        off = S <= 0
+        del S
+        if anchor is not None:                    # knot k separates segment rows k and k + 1
+            at_anchor = bool((off[anchor] != off[anchor + 1]).any())
         if want_edge:                             # knot k separates segment rows k and k + 1
             edge |= (off[:-1] != off[1:]).any(axis=1)
         np.copyto(DZ, zero, where=off)
         del off
     else:
+        if anchor is not None:
+            left, right = _off_rows(Z, DZ, (anchor, anchor + 1))
+            at_anchor = bool((left != right).any())
         left_on = (Z[0] - DZ[0]) > 0
         right_on = (Z[-1] + DZ[-1]) > 0
         DZ[0][~left_on] = zero
@@ -777,9 +815,9 @@ def _apply_relu(Z, DZ, edge, want_edge, zero):
             off = np.add(Z[r0 - 1:r1 - 1], Z[r0:r1]) <= 0
             np.copyto(DZ[r0:r1], zero, where=off)
     if type(zero) is Fraction:
-        return np.where(Z > 0, Z, zero)
+        return np.where(Z > 0, Z, zero), at_anchor
     np.maximum(Z, 0.0, out=Z)
-    return Z
+    return Z, at_anchor
 
 
 def _batch_matmul(H, D, A, gid):
@@ -870,6 +908,11 @@ def _close_pairs(x):
     """
     tol = KNOT_RTOL * max(-float(x[0]), float(x[-1]))   # max |x| of sorted knots
     n = x.shape[0] - 1
+    if n <= 0:
+        return None
+    if n <= _BLOCK:
+        gaps = x[1:] - x[:-1]
+        return (gaps <= tol).nonzero()[0] if float(_MIN(gaps)) <= tol else None
     for r0 in range(0, n, _BLOCK):
         r1 = min(n, r0 + _BLOCK)
         if (x[r0 + 1:r1 + 1] - x[r0:r1] <= tol).any():
@@ -1270,6 +1313,10 @@ class _Oracle:
         self.anchor_edge = False                  # whole line: a pattern changes at the anchor 0
         self.work = 0
         self.exact_slopes = False
+        # Whether some float slope 0 came from nonzero terms (None: not tracked, see _run); while it
+        # is False, a segment whose last hidden slopes are all 0 has exact output slope 0.
+        self.cancelled = None
+        self.zero_slope = None                    # segment rows with last hidden slopes all 0
 
     def charge(self, knots, depth):
         have = 0 if self.layers is None else len(self.layers)
@@ -1384,8 +1431,8 @@ class _Oracle:
             s, e, n = (0 if li else 1), (len(xe) if ri else len(xe) - 1), len(xe)
             keep_l, keep_r = i1 + 1, i1 + 2 - ri
             x = np.concatenate([x[:i0], xe[s:e].astype(np.float64), x[keep_l:]])
-            H = np.concatenate([H[:i0], He[s:e].astype(np.float64), H[keep_l:]])
-            D = np.concatenate([D[:i0 + li], De[1:n].astype(np.float64), D[keep_r:]])
+            H = np.concatenate([H[:i0], _rounded(He[s:e], depth), H[keep_l:]])
+            D = np.concatenate([D[:i0 + li], _rounded(De[1:n], depth), D[keep_r:]])
             if edge is not None:
                 edge = np.concatenate([edge[:i0], ee[s:e], edge[keep_l:]])
             if rec is not None:
@@ -1409,6 +1456,16 @@ class _Oracle:
         return found
 
 
+def _rounded(a, depth):
+    """Exact values or slopes rounded to float64; refused if a nonzero one rounds to 0 (it would
+    pass for an exact 0 in the next layer: a dead input, a missed kink)."""
+    out = a.astype(np.float64)
+    zero = out == 0
+    if zero.any() and (a[zero] != 0).any():
+        raise _range_error(f"layer {depth} has nonzero values or slopes below the smallest float")
+    return out
+
+
 def _project_memory(sizes, remaining, n):
     """Refuse early when the knot count keeps multiplying (a sawtooth doubles it every layer) and
     the ``remaining`` hidden layers would need more than :data:`MAX_MEMORY_BYTES`."""
@@ -1429,14 +1486,19 @@ def _check_memory(knots, n, estimated=False):
             f"nnlib.pieces.MAX_MEMORY_BYTES = {MAX_MEMORY_BYTES / 2**30:.0f} GiB; use a smaller network or interval")
 
 
-def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
-    """Propagate through all layers; return knots, output values, output slopes, edges, bounded, oracle."""
+def _run(net, interval, exact, record=None, want_edge=False, want_values=True, want_slopes=True):
+    """Propagate through all layers; return knots, output values, output slopes, edges, bounded, oracle.
+
+    ``want_slopes``: the output slopes will be compared (breakpoints), so float mode tracks where
+    they are exactly 0 (:attr:`_Oracle.zero_slope`)."""
     net = check_network(net, univariate=True)
     interval = check_interval(interval)
     exact = check_flag(exact, "exact")
     bounded = interval is not None
     zero = Fraction(0) if exact else 0.0
     oracle = None if exact else _Oracle(net, bounded)
+    if want_slopes and oracle is not None:
+        oracle.cancelled = False
     x, H, D = _initial_state(interval, exact)
     cert = None if exact else _Cert(x)
     # True where the activation pattern changes (only tracked for count_activation_regions).
@@ -1457,6 +1519,8 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True):
         if oracle is not None:
             oracle.exact_slopes = cert.slopes(A, D)
             _check_slopes(A, D, j)
+            if oracle.cancelled is False:
+                oracle.zero_slope = ~D.any(axis=1)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:
@@ -1514,6 +1578,11 @@ def _breakpoints_of(x, slope, bounded, oracle, depth, edge=None):
     if unsure is None:
         return xs[changed]
     rows = unsure + (1 if bounded else 0)              # indices into x
+    if oracle.zero_slope is not None:                  # exact slope 0 on both sides: no breakpoint
+        zero = oracle.zero_slope
+        rows = rows[~(zero[rows] & zero[rows + 1])]   # (knot k: segment rows k and k + 1)
+        if rows.shape[0] == 0:
+            return xs[changed]
     decided = oracle.slope_changes(x, rows)            # exact slopes on either side (cheap)
     for k, ch in decided.items():
         changed[k - (1 if bounded else 0)] = ch
@@ -1767,7 +1836,7 @@ def count_activation_regions(net, interval=None, exact=False) -> int:
 
     Parameters and returns as in :func:`count_pieces`.
     """
-    x, _, _, edge, bounded, _ = _run(net, interval, exact, want_edge=True, want_values=False)
+    x, _, _, edge, bounded, _ = _run(net, interval, exact, want_edge=True, want_values=False, want_slopes=False)
     inner = edge[1:x.shape[0] - 1] if bounded else edge
     return int(np.count_nonzero(inner)) + 1
 

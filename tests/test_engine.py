@@ -670,6 +670,23 @@ def test_a_slope_cancelled_to_a_float_zero_is_not_taken_for_an_exact_zero():
     assert batched_states(_stack([net, net]), (-1.0, 1.0))["pieces"].tolist() == [2, 2]
 
 
+def test_a_slope_underflowed_to_a_float_zero_is_not_taken_for_an_exact_zero():
+    """1 + 1e-400 ϱ(x), as ϱ(1e-200 ϱ(1e-200 x) + 1): the last hidden slope on x > 0 underflows to a
+    float 0 (exact 1e-400, a nonzero product of nonzero terms). Both sides of the kink at 0 then
+    have last hidden slopes 0 in float; only an exact 0 may skip the exact decision (killed the
+    mutant that stops tracking this in count_pieces: 1 piece for 2)."""
+    net = ReLUNetwork([(np.array([[1e-200]]), np.zeros(1)), (np.array([[1e-200]]), np.array([1.0])),
+                       (np.array([[1.0]]), np.zeros(1))])
+    for interval in [(-1.0, 1.0), (-1e-3, 5.0)]:
+        assert count_pieces(net, interval, exact=True) == 2
+        assert count_pieces(net, interval) == 2
+        bps = breakpoints(net, interval)
+        assert bps.shape == (1,) and abs(bps[0]) <= 1e-18      # (interpolated: 0 or near it)
+    assert batched_states(_stack([net, net]), (-1.0, 1.0))["pieces"].tolist() == [2, 2]
+    with pytest.raises(ValueError, match="exact=True"):      # the line: a ray slope below the floats
+        count_pieces(net)
+
+
 @pytest.mark.parametrize("c", [1e-17, -3e-17, 0.0])
 def test_a_kink_at_the_anchor_zero_with_slopes_equal_in_float(c):
     """x = ϱ(x) − ϱ(−x), plus c ϱ(x): on the whole line the knot 0 is also the propagation's anchor
