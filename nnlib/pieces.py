@@ -32,9 +32,12 @@ Float mode is *exact or refuses*: it never returns a count that differs from ``e
   window between its neighbouring knots, and the exact knots, values and slopes replace the float
   ones there. Output slopes within ``SLOPE_RTOL`` of each other, equal floats included, at a knot
   where an activation pattern changes are compared exactly: the slope of each neighbouring piece
-  at one point, in integer arithmetic on the dyadic floats (or 0 where float shows, with the
-  margin, a layer whose neurons are all off). Beyond ``EXACT_WORK`` exact operations float mode
-  raises a ``ValueError`` that suggests ``exact=True``.
+  at one point, in integer arithmetic on the dyadic floats. No exact arithmetic is needed where
+  both slopes are certainly 0: every last hidden slope is a float 0 and no float slope 0 of the
+  run came from nonzero terms (cancellation, underflow), or float shows, with the margin, a layer
+  whose neurons are all off. Values and slopes outside float64's range are refused, including
+  exact ones of a window that would round to 0. Beyond ``EXACT_WORK`` exact operations float
+  mode raises a ``ValueError`` that suggests ``exact=True``.
 
 The same engine runs ``B`` networks of one shape at once (:func:`batched_states`, for recording
 training); a network of a batch with an uncertain decision is re-run on its own.
