@@ -202,10 +202,10 @@ def _sort_within_segments(nseg, nx, nZ):
 def _split_every_segment(parts, zero, cert=None):
     """Merge step when every bounded segment holds exactly one crossing (``K - 1`` new knots).
 
-    ``parts = [x, Z, DZ, edge, f, seg]`` (``f`` flat crossing indices, ``seg = f // n``) is
+    ``parts = [x, Z, DZ, edge, g, seg, neu]`` as :func:`_one_split_per_segment` gives them is
     emptied so that each old array is freed as soon as its merged successor exists. New knot
     ``i`` becomes row ``2i + 1``; old knot ``k`` row ``2k``; old segment row ``k`` becomes rows
-    ``2k - 1`` and ``2k``. The arithmetic is the same as in :func:`_split_general`.
+    ``2k - 1`` and ``2k``. The arithmetic is the same as in :func:`_interior_knots`.
     """
     x, Z, DZ, edge, g, seg, neu = parts
     parts.clear()

@@ -9,23 +9,7 @@
 # checks the result with pdftotext and pdfimages.
 source "$(dirname "$0")/_env.sh"
 
-# Debian package names (checked with apt-cache policy on Debian 12):
-#   xelatex: texlive-xetex; Sphinx's LaTeX styles: texlive-latex-recommended, texlive-latex-extra;
-#   fonts: texlive-fonts-recommended, fonts-freefont-otf (Sphinx's default XeLaTeX fonts), tex-gyre;
-#   latexmk drives the runs; poppler-utils gives pdftotext/pdfimages for the test.
-PACKAGES=(texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended
-          texlive-plain-generic fonts-freefont-otf tex-gyre latexmk poppler-utils)
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "==> installing Debian packages: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$ROOT/tools/latex_deps.sh"   # xelatex, fonts, latexmk, poppler-utils
 
 # The LaTeX builder renders the same stored outputs as the HTML book (execute_notebooks: off).
 jupyter-book build . --all --builder pdflatex "$@"
