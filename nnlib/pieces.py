@@ -159,8 +159,10 @@ def _order(a):
 
 def _crossings(Z):
     """Strict sign changes of neuron ``i`` between knots ``k`` and ``k + 1``: bool ``(K - 1, n)``."""
-    if Z.shape[0] < _SMALL and Z.dtype != object:  # few knots: fewer calls (signs, not products,
-        s = np.sign(Z)                            # which could underflow to 0)
+    # Few knots: fewer calls (signs, not products, which could underflow to 0). Many knots: bool
+    # arrays (1 byte per entry, not the 8 of a float sign array: the sawtooth's peak memory).
+    if Z.shape[0] < _SMALL and Z.dtype != object:
+        s = np.sign(Z)
         s = s[:-1] * s[1:]
         return s < 0
     pos = Z > 0
@@ -759,18 +761,20 @@ def _flag_close_knots(x, batch, spans, bounded):
         spans.extend(_spans(x, np.unique(np.concatenate([close, close + 1])), bounded))
 
 
-def _off_rows(Z, DZ, rows):
-    """The off pattern of segment rows ``rows`` (as in :func:`_apply_relu`, which does all rows)."""
+def _segment_signs(Z, DZ, r0, r1):
+    """Values with the sign of segment rows ``r0 … r1 - 1`` (the pattern is on where > 0): on a ray,
+    ``z`` one unit outwards; on row ``k`` between knots ``k - 1`` and ``k``, ``z_{k-1} + z_k`` (no
+    pre-activation changes sign strictly inside a segment, so the endpoint sum has its sign)."""
     M = Z.shape[0]
-    out = []
-    for r in rows:
-        if r == 0:
-            out.append(~(Z[0] - DZ[0] > 0))
-        elif r == M:
-            out.append(~(Z[M - 1] + DZ[M] > 0))
-        else:
-            out.append(Z[r - 1] + Z[r] <= 0)
-    return out
+    S = np.empty((r1 - r0, Z.shape[1]), dtype=Z.dtype, order=_order(Z))   # (Z's layout: fast passes)
+    lo, hi = max(r0, 1), min(r1, M)
+    if r0 == 0:
+        np.subtract(Z[0], DZ[0], out=S[0])
+    if r1 == M + 1:
+        np.add(Z[M - 1], DZ[M], out=S[-1])
+    if lo < hi:
+        np.add(Z[lo - 1:hi - 1], Z[lo:hi], out=S[lo - r0:hi - r0])
+    return S
 
 
 def _anchor_knot(x):
@@ -783,40 +787,24 @@ def _anchor_knot(x):
 
 
 def _apply_relu(Z, DZ, edge, want_edge, zero, anchor=None):
-    """On/off pattern per segment, then the ReLU; returns the layer output at the knots and
-    whether the pattern changes at knot ``anchor`` (``False`` if ``anchor`` is ``None``).
-
-    No pre-activation changes sign strictly inside a segment any more, so the sum of the endpoint
-    values has the sign of the segment; on the rays, look one unit outwards. Inactive neurons get
-    slope 0 (``DZ`` in place; ``edge`` gains the knots where the pattern changes).
+    """On/off pattern per segment (:func:`_segment_signs`), then the ReLU; returns the layer output
+    at the knots and whether the pattern changes at knot ``anchor`` (``False`` if ``anchor`` is
+    ``None``). Inactive neurons get slope 0 (``DZ`` in place; ``edge`` gains the knots where the
+    pattern changes).
     """
-    M, n = Z.shape
-    at_anchor = False
+    M = Z.shape[0]
     if want_edge or M <= _SMALL:
-        S = np.empty((M + 1, n), dtype=Z.dtype)   # the sign of each segment row:
-        np.subtract(Z[0], DZ[0], out=S[0])        # ray rows: z one unit outwards
-        np.add(Z[-1], DZ[M], out=S[M])
-        np.add(Z[:-1], Z[1:], out=S[1:M])
-        off = S <= 0
-        del S
-        if anchor is not None:                    # knot k separates segment rows k and k + 1
-            at_anchor = bool((off[anchor] != off[anchor + 1]).any())
+        off = _segment_signs(Z, DZ, 0, M + 1) <= 0
+        near = None if anchor is None else off[anchor:anchor + 2]
         if want_edge:                             # knot k separates segment rows k and k + 1
             edge |= (off[:-1] != off[1:]).any(axis=1)
         np.copyto(DZ, zero, where=off)
-        del off
-    else:
-        if anchor is not None:
-            left, right = _off_rows(Z, DZ, (anchor, anchor + 1))
-            at_anchor = bool((left != right).any())
-        left_on = (Z[0] - DZ[0]) > 0
-        right_on = (Z[-1] + DZ[-1]) > 0
-        DZ[0][~left_on] = zero
-        DZ[M][~right_on] = zero
-        for r0 in range(1, M, _BLOCK):
-            r1 = min(M, r0 + _BLOCK)
-            off = np.add(Z[r0 - 1:r1 - 1], Z[r0:r1]) <= 0
-            np.copyto(DZ[r0:r1], zero, where=off)
+    else:                                         # in blocks: no full-size temporaries
+        near = None if anchor is None else _segment_signs(Z, DZ, anchor, anchor + 2) <= 0
+        for r0 in range(0, M + 1, _BLOCK):
+            r1 = min(M + 1, r0 + _BLOCK)
+            np.copyto(DZ[r0:r1], zero, where=_segment_signs(Z, DZ, r0, r1) <= 0)
+    at_anchor = near is not None and bool((near[0] != near[1]).any())
     if type(zero) is Fraction:
         return np.where(Z > 0, Z, zero), at_anchor
     np.maximum(Z, 0.0, out=Z)
@@ -1581,9 +1569,8 @@ def _breakpoints_of(x, slope, bounded, oracle, depth, edge=None):
     if unsure is None:
         return xs[changed]
     rows = unsure + (1 if bounded else 0)              # indices into x
-    if oracle.zero_slope is not None:                  # exact slope 0 on both sides: no breakpoint
-        zero = oracle.zero_slope
-        rows = rows[~(zero[rows] & zero[rows + 1])]   # (knot k: segment rows k and k + 1)
+    if oracle.zero_slope is not None:
+        rows = _not_zero_on_both_sides(rows, oracle.zero_slope)
         if rows.shape[0] == 0:
             return xs[changed]
     decided = oracle.slope_changes(x, rows)            # exact slopes on either side (cheap)
@@ -1603,6 +1590,13 @@ def _breakpoints_of(x, slope, bounded, oracle, depth, edge=None):
     return np.concatenate(parts)
 
 
+def _not_zero_on_both_sides(knots, zero):
+    """``knots`` (indices into the knots) without those whose segment rows ``k`` and ``k + 1`` are
+    both ``zero`` (every last hidden slope 0). While no float slope 0 came from nonzero terms
+    (:func:`_cancelled_slopes`), the output slope is exactly 0 on both sides: no breakpoint."""
+    return knots[~(zero[knots] & zero[knots + 1])]
+
+
 def _breakpoints(net, interval, exact):
     x, _, slope, _, bounded, oracle = _run(net, interval, exact, want_values=False)
     return _breakpoints_of(x, slope, bounded, oracle, len(net.layers), _edges(x, oracle))
@@ -1614,8 +1608,8 @@ def _edges(x, oracle):
     if oracle is None:
         return None
     edge = np.ones(x.shape[0], dtype=bool)
-    k = int(np.searchsorted(x, 0.0))
-    if not oracle.bounded and not oracle.anchor_edge and k < x.shape[0] and x[k] == 0:
+    k = None if oracle.bounded or oracle.anchor_edge else _anchor_knot(x)
+    if k is not None and k is not True:
         edge[k] = False
     return edge
 
@@ -1735,9 +1729,8 @@ def batched_states(layers, interval) -> dict:
     changed = interior & (diff > bound)
     if not cert.slopes(layers[-1][0], D):         # within the margin or equal, where a pattern changes
         knots = (interior & edge & ~changed).nonzero()[0]
-        if not batch["cancelled"]:                # exact slope 0 on both sides: no breakpoint
-            zero = ~D.any(axis=1)
-            knots = knots[~(zero[knots] & zero[knots + 1])]
+        if not batch["cancelled"]:
+            knots = _not_zero_on_both_sides(knots, ~D.any(axis=1))
         _decide_slopes(x, gid, knots, layers, changed, batch["unsure"])
     pieces = np.add.reduceat(changed.astype(np.int64), starts) + 1
     regions = np.add.reduceat((edge & interior).astype(np.int64), starts) + 1
