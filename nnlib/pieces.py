@@ -149,6 +149,7 @@ _BLOCK = 1 << 16
 # Below this many new knots per layer, numpy call overhead dominates and simpler code paths win.
 _SMALL = 4096
 _MAX, _MIN = np.maximum.reduce, np.minimum.reduce   # reductions without ndarray.max's wrapper
+_ANY = np.logical_or.reduce                       # (ndarray.any's wrapper costs more than a tiny pass)
 _LEFT_RIGHT = np.array([[1.0], [-1.0]])           # the outward direction of the left and right ray
 
 
@@ -610,7 +611,7 @@ def _cancelled_slopes(D, DZ, A, batch) -> bool:
     ``a_ij d_j`` is not 0 (cancellation or underflow). While none is, a segment whose last hidden
     slopes are all 0 has exact slope 0: every 0 comes from an off neuron or from zero terms only
     (:func:`batched_states` uses this to skip the exact decision at such knots)."""
-    rows = ((DZ == 0).any(axis=1) & D.any(axis=1)).nonzero()[0]
+    rows = (_ANY(DZ == 0, axis=1) & _ANY(D, axis=1)).nonzero()[0]
     if not rows.shape[0]:
         return False
     Dn = (D[rows] != 0) * 1.0
@@ -661,7 +662,7 @@ def _merge_coincident(x, Z, DZ, edge, batch, zero, want_edge, dup=None):
     network) says which neighbours are one knot."""
     if dup is None:
         dup = _same_position(x, batch)
-    if not dup.any():
+    if not _ANY(dup):
         return x, Z, DZ, edge
     keep = np.concatenate([[True], ~dup])
     del dup
@@ -797,14 +798,14 @@ def _apply_relu(Z, DZ, edge, want_edge, zero, anchor=None):
         off = _segment_signs(Z, DZ, 0, M + 1) <= 0
         near = None if anchor is None else off[anchor:anchor + 2]
         if want_edge:                             # knot k separates segment rows k and k + 1
-            edge |= (off[:-1] != off[1:]).any(axis=1)
+            edge |= _ANY(off[:-1] != off[1:], axis=1)
         np.copyto(DZ, zero, where=off)
     else:                                         # in blocks: no full-size temporaries
         near = None if anchor is None else _segment_signs(Z, DZ, anchor, anchor + 2) <= 0
         for r0 in range(0, M + 1, _BLOCK):
             r1 = min(M + 1, r0 + _BLOCK)
             np.copyto(DZ[r0:r1], zero, where=_segment_signs(Z, DZ, r0, r1) <= 0)
-    at_anchor = near is not None and bool((near[0] != near[1]).any())
+    at_anchor = near is not None and bool(_ANY(near[0] != near[1]))
     if type(zero) is Fraction:
         return np.where(Z > 0, Z, zero), at_anchor
     np.maximum(Z, 0.0, out=Z)
@@ -1076,7 +1077,7 @@ def _side_points(x, k, bounded):
 def _fits(bound: float, q: int) -> bool:
     """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s
     (``q <= 1074``: 2^-1074 is the smallest float)."""
-    return bound == 0 or (np.isfinite(bound) and math.frexp(bound)[1] + q <= 52 and q <= 1074)
+    return bound == 0 or (math.isfinite(bound) and math.frexp(bound)[1] + q <= 52 and q <= 1074)
 
 
 def _quanta(a) -> np.ndarray:
@@ -1088,17 +1089,23 @@ def _quanta(a) -> np.ndarray:
     return np.where(a != 0, 53 - e - tz, _NOQ)
 
 
-def _room(bounds, qs) -> float:
-    """``max bound 2^q`` over pairs of a bound and a quantum (exact: scaling by a power of two);
-    0.0 if there are none. The pairs fit (:func:`_fits`) iff the room is below ``2^52``; inf,
-    nan, an overflow to inf and a quantum beyond 1074 do not fit."""
+def _rooms(bounds, qs):
+    """Row by row of 2-D arrays: ``max bound 2^q`` over the pairs of a bound and a quantum (exact:
+    scaling by a power of two; 0.0 for an empty row) and the largest quantum (``_NOQ`` for an empty
+    row), as two lists. A row's pairs fit (:func:`_fits`) iff its room is below ``2^52``; inf, nan,
+    an overflow to inf and a quantum beyond 1074 do not fit."""
+    if not bounds.shape[1]:
+        return [0.0] * bounds.shape[0], [_NOQ] * bounds.shape[0]
     with np.errstate(over="ignore"):              # an overflow to inf does not fit
         scaled = np.ldexp(bounds, qs)
-    if not scaled.size:
-        return 0.0
-    if _MAX(qs, axis=None) > 1074:               # a quantum below the smallest float (the bound
-        return math.inf                           # may have underflowed to 0: it is no proof of 0)
-    return float(_MAX(scaled, axis=None))
+    room, qmax = _MAX(scaled, axis=1).tolist(), _MAX(qs, axis=1).tolist()
+    # A quantum below the smallest float: the bound may have underflowed to 0 (no proof of 0).
+    return [math.inf if q > 1074 else r for r, q in zip(room, qmax)], qmax
+
+
+def _room(bounds, qs) -> float:
+    """:func:`_rooms` of one row (1-D arrays)."""
+    return _rooms(np.reshape(bounds, (1, -1)), np.reshape(qs, (1, -1)))[0][0]
 
 
 def _qmax(qs) -> int:
@@ -1121,22 +1128,25 @@ def _few_bits(a) -> bool:
 
 def _first_few_bits(a) -> bool:
     """:func:`_few_bits` of the first entry only: random float64 weights fail it at once."""
-    v = float(a.flat[0]) if a.size else 0.0
+    v = a.item(0) if a.size else 0.0
     return abs(v) <= 3.4e38 and float(np.float32(v)) == v
 
 
 def _weight_data(A, b):
     """What the certificate needs of one layer's weights: ``None`` if they have more than 24
-    significant bits, else their quanta and magnitudes ``(Q_A, q_b, |A|, |b|)`` (for a batch, the
-    worst network per entry)."""
+    significant bits, else ``(Q_A, q_b, |A|ᵀ, |b|)``: the quanta of ``A``, ``|A|`` transposed,
+    and the bias's quanta and magnitudes as 2-row arrays (row 0 for the values, row 1, without
+    bias, for the slopes: see :meth:`_Cert.bounds`); for a batch, the worst network per entry."""
     if not (_few_bits(A) and _few_bits(b)):
         return None
-    out = [_quanta(A), _quanta(b), np.abs(A), np.abs(b)]
+    QA, qb, absA, absb = _quanta(A), _quanta(b), np.abs(A), np.abs(b)
     if A.ndim == 3:
-        out = [a.max(axis=0) for a in out]
+        QA, qb, absA, absb = (a.max(axis=0) for a in (QA, qb, absA, absb))
+    out = (QA, np.stack([qb, np.full_like(qb, _NOQ)]), np.ascontiguousarray(absA.T),
+           np.stack([absb, np.zeros_like(absb)]))
     for a in out:
         a.flags.writeable = False                 # shared through the cache
-    return tuple(out)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -1171,6 +1181,9 @@ class _Cert:
     (checked on all knots) and ``t (z0 − z1) == z0`` exactly (``t`` is the exact zero). Once a
     check fails, the run continues under the margins of float mode and the exact decisions
     (:class:`_Oracle`).
+
+    Values and slopes share every step: ``q`` and ``m`` hold the quanta and magnitude bounds of
+    the columns of ``H`` (row 0) and ``D`` (row 1); ``qz`` and ``zb`` those of ``Z`` and ``DZ``.
     """
 
     def __init__(self, x):
@@ -1181,19 +1194,23 @@ class _Cert:
     def _start(self):
         xs = set(self.x.tolist())                 # the interval's ends (of each network), or 0
         self.qx = max(_quantum_of(v) for v in xs)
-        self.qH, self.qD = np.array([self.qx]), np.array([0])
         self.qt = _NOQ
         self.Xmax = max(abs(v) for v in xs)
-        self.hmax, self.dmax = np.array([self.Xmax]), np.array([1.0])   # per column of H, D
+        self.q = np.array([[self.qx], [0]])      # the one input column: x (slope 1)
+        self.m = np.array([[self.Xmax], [1.0]])
         del self.x
 
-    def _bounds(self, weights, hmax, dmax):
-        QA, qb, absA, absb = weights
-        qZ = np.maximum(_rowmax(QA + self.qH), qb)
-        qDZ = _rowmax(QA + self.qD)
-        Zb = absA.dot(hmax)
-        Zb += absb
-        return qZ, qDZ, Zb, absA.dot(dmax)
+    def bounds(self, weights):
+        """Quanta ``qz`` and bounds ``zb`` of ``Z = H Aᵀ + b`` (row 0) and ``DZ = D Aᵀ`` (row 1),
+        per neuron; returns the rooms (:func:`_rooms`) of both rows."""
+        QA, qb, absAT, absb = weights
+        self.qz = _MAX(QA + self.q[:, None, :], axis=2)   # the finest term a_ij h_j (a_ij d_j)
+        np.maximum(self.qz, qb, out=self.qz)
+        self.zb = self.m.dot(absAT)
+        self.zb += absb
+        rooms, qmax = _rooms(self.zb, self.qz)
+        self.zroom, self.zqmax = rooms[0], qmax[0]
+        return rooms
 
     def layer(self, A, b, H, D) -> bool:
         """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly.
@@ -1209,19 +1226,14 @@ class _Cert:
             return False
         if self.qx is None:
             self._start()
-        for stage in range(3):      # inductive; measured magnitudes (cheap); measured quanta
-            if stage == 1:
-                self.hmax = np.minimum(self.hmax, _cols_max(H))
-                self.dmax = np.minimum(self.dmax, _cols_max(D))
-            elif stage == 2:
-                self.qH = np.minimum(self.qH, _quanta(H).max(axis=0))
-                self.qD = np.minimum(self.qD, _quanta(D).max(axis=0))
-            self.qZ, self.qDZ, self.Zb, self.DZb = self._bounds(weights, self.hmax, self.dmax)
-            self.zroom, self.zqmax = _room(self.Zb, self.qZ), _qmax(self.qZ)
-            self.exact = self.zroom < 2.0**52 and _fits_all(self.DZb, self.qDZ)
-            if self.exact:
-                break
         self.qt = 0
+        if max(self.bounds(weights)) < 2.0**52:  # the inductive bounds and quanta fit
+            return True
+        self.m = np.minimum(self.m, [_cols_max(H), _cols_max(D)])        # measured magnitudes
+        if max(self.bounds(weights)) < 2.0**52:
+            return True
+        self.q = np.minimum(self.q, [_quanta(H).max(axis=0), _quanta(D).max(axis=0)])   # quanta
+        self.exact = max(self.bounds(weights)) < 2.0**52
         return self.exact
 
     def knots(self, t) -> bool:
@@ -1262,28 +1274,30 @@ class _Cert:
                 return False
         self.Xmax = max(self.Xmax, float(np.abs(rx).max()))
         self.qx = max(self.qx, _quantum(rx))
-        self.qZ = np.maximum(self.qZ, _quanta(rZ).max(axis=0))
-        self.Zb = np.maximum(self.Zb, np.abs(rZ).max(axis=0))
-        self.zroom, self.zqmax = _room(self.Zb, self.qZ), _qmax(self.qZ)
+        np.maximum(self.qz[0], _quanta(rZ).max(axis=0), out=self.qz[0])
+        np.maximum(self.zb[0], np.abs(rZ).max(axis=0), out=self.zb[0])
+        rooms, qmax = _rooms(self.zb, self.qz)
+        self.zroom, self.zqmax = rooms[0], qmax[0]
         return True
 
     def slopes(self, A, D) -> bool:
-        """Whether the output slopes ``D Aᵀ`` are computed exactly."""
+        """Whether the output slopes ``D Aᵀ`` are computed exactly (then ``slope_bound`` bounds
+        them)."""
         weights = _weights(A, np.zeros(A.shape[:-1])) if self.exact else None
         if weights is None:
             return False
         if self.qx is None:                       # no hidden layer
             self._start()
-        _, qDZ, _, DZb = self._bounds(weights, np.zeros(A.shape[-1]), self.dmax)
-        return _fits_all(DZb, qDZ)
+        fits = self.bounds(weights)[1] < 2.0**52
+        self.slope_bound = float(_MAX(self.zb[1]))
+        return fits
 
     def done(self):
         """After the split: quanta of the next layer's input, knots and slopes."""
         qt = max(self.qt, 0)
         self.qx += qt
-        self.qH = self.qZ + qt
-        self.qD = self.qDZ
-        self.hmax, self.dmax = self.Zb, self.DZb        # after the ReLU: |h| <= |z|, |dh| <= |dz|
+        self.qz[0] += qt
+        self.q, self.m = self.qz, self.zb         # after the ReLU: |h| <= |z|, |dh| <= |dz|
 
 
 class _Oracle:
@@ -1509,9 +1523,13 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True, w
         state.clear()
         if oracle is not None:
             oracle.exact_slopes = cert.slopes(A, D)
-            _check_slopes(A, D, j)
-            if oracle.cancelled is False:
-                oracle.zero_slope = ~D.any(axis=1)
+            if oracle.exact_slopes:               # (slopes compared as they are: no pass over D)
+                if not cert.slope_bound < _HUGE:
+                    raise _range_error(f"layer {j} has slopes of {_magnitude(cert.slope_bound)}")
+            else:
+                _check_slopes(A, D, j)
+                if oracle.cancelled is False:
+                    oracle.zero_slope = ~D.any(axis=1)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:

@@ -475,7 +475,7 @@ def test_weight_data_cache_is_by_content_and_read_only():
     assert w2 is not w1 and w2[0][2, 2] == 2 and w1[0][2, 2] == -1     # quanta of 2.25 and 2
     b2 = b.copy()
     b2[0] = 0.125
-    assert pieces._weights(A, b2)[1][0] == 3 and w1[1][0] == pieces._NOQ  # a changed bias
+    assert pieces._weights(A, b2)[1][0, 0] == 3 and w1[1][0, 0] == pieces._NOQ  # a changed bias
     assert pieces._weights(A + 0.1, b) is None                           # not few-bit weights
     with pytest.raises(ValueError):
         w1[2][0, 0] = 1.0
@@ -490,12 +490,12 @@ def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
     for _ in range(400):
         cert = pieces._Cert(np.array([0.0, 1.0]))
         cert._start()
-        cert.qZ = rng.integers(-5, 30, 3)
-        cert.Zb = rng.random(3) * np.exp2(rng.integers(0, 40, 3).astype(float))
-        cert.zroom, cert.zqmax = pieces._room(cert.Zb, cert.qZ), pieces._qmax(cert.qZ)
+        qZ = rng.integers(-5, 30, 3)
+        Zb = rng.random(3) * np.exp2(rng.integers(0, 40, 3).astype(float))
+        cert.zroom, cert.zqmax = pieces._room(Zb, qZ), pieces._qmax(qZ)
         qt = int(rng.integers(1, 12))
         t = np.full(5, 1.0 - 2.0**-qt)                   # quantum qt
-        want = pieces._fits_all(2 * cert.Zb, cert.qZ + qt)
+        want = pieces._fits_all(2 * Zb, qZ + qt)
         assert cert.knots(t) == want
         seen.add(want)
     assert seen == {True, False}
@@ -695,3 +695,58 @@ def test_a_kink_at_the_anchor_zero_with_slopes_equal_in_float(c):
     net = ReLUNetwork([(np.array([[1.0], [-1.0], [1.0]]), np.zeros(3)), (np.array([[1.0, -1.0, c]]), np.zeros(1))])
     assert count_pieces(net) == count_pieces(net, exact=True) == 1 + (c != 0)
     assert count_pieces(net, (-1.0, 1.0)) == 1 + (c != 0)
+
+
+def test_certified_output_slopes_beyond_the_float_range_are_refused_too():
+    """With dyadic weights the certificate proves the output slopes exact, and their pass over the
+    last hidden slopes is skipped; a slope bound beyond 2^1020 is still refused, as without the
+    certificate. ϱ(x) and ϱ(x − ½) scaled by 2^127 in each of 8 layers (float32-sized weights, so
+    the certificate applies), output weights 1 and 32: slopes 2^1016 and 33 · 2^1016 ≈ 2.3e307 (the
+    certificate's bound; the uncertified bound would be 2^1022 ≈ 4.5e307)."""
+    def net(out):
+        return ReLUNetwork([(np.array([[1.0], [1.0]]), np.array([0.0, -0.5]))]
+                           + [(np.eye(2) * 2.0**127, np.zeros(2))] * 8 + [(np.array([[1.0, out]]), np.zeros(1))])
+    assert count_pieces(net(32.0), (0.0, 1.0), exact=True) == 2
+    with pytest.raises(ValueError, match="layer 10 has slopes of about 2.3e\\+307.*exact=True"):
+        count_pieces(net(32.0), (0.0, 1.0))
+    assert count_pieces(net(4.0), (0.0, 1.0)) == 2             # 5 · 2^1016 ≈ 3.5e306: in range
+
+
+def test_certificate_bounds_and_quanta_hold_on_every_certified_layer(monkeypatch):
+    """The invariant the certificate rests on, checked on the arrays themselves: on every layer it
+    certifies, every pre-activation and slope after the split is bounded by the certificate's
+    ``zb`` and is a multiple of ``2^-q`` for its quanta (``qz``, plus ``qt`` for the values at the
+    new knots), the quanta computed here in rational arithmetic. Dyadic random networks,
+    sawtooths, the whole line (ray knots). Kills the mutants 'bias magnitudes left out of zb' and
+    'qt not carried to the next layer's quanta'."""
+    claims = []
+
+    class Spy(pieces._Cert):
+        depth = 0
+
+        def layer(self, *args):
+            self.depth += 1
+            return super().layer(*args)
+
+        def done(self):                   # after the split of a certified layer
+            claims[-1][self.depth] = (self.qz[0] + max(self.qt, 0), self.qz[1], self.zb.copy())
+            super().done()
+
+    monkeypatch.setattr(pieces, "_Cert", Spy)
+    rng = np.random.default_rng(11)
+    nets = [(sawtooth(5), (0.0, 1.0)), (sawtooth(4), (-3.0, 2.0)), (sawtooth(3), None)]
+    nets += [(_random_net(rng, dyadic=True, scale=s), iv) for s in (1.0, 8.0) for iv in ((-1.5, 2.25), None)
+             for _ in range(15)]
+    checked = 0
+    for net, interval in nets:
+        claims.append({})
+        record = []
+        pieces._run(net, interval, False, record=record)
+        for depth, (qz, qdz, zb) in claims[-1].items():
+            layer = record[depth - 1]                        # after the split, before the ReLU
+            for V, q, bound in ((layer.z, qz, zb[0]), (layer.slope, qdz, zb[1])):
+                assert (np.abs(V) <= bound).all()
+                got = np.array([[_oracle_quantum(v) for v in col] for col in V.T]).max(axis=1)
+                assert (got <= q).all()
+            checked += 1
+    assert checked >= 40
