@@ -482,7 +482,7 @@ def test_weight_data_cache_is_by_content_and_read_only():
 
 
 def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
-    """``_Cert.knots`` keeps the certificate iff ``|z0 - z1| <= 2 Zb`` fits at quanta ``qZ + qt``
+    """``_Cert.knots`` keeps the certificate iff ``|z0 - z1| <= 2 zb`` fits at quanta ``qz + qt``
     (with ``t`` a multiple of ``2^-qt``): checked against :func:`_fits_all` on the doubled bounds
     over random states, on both sides of the boundary."""
     rng = np.random.default_rng(7)
