@@ -924,11 +924,6 @@ def _spans(x, rows, bounded):
     return out
 
 
-def _rowmax(a):
-    """Row maxima of a 2-D array."""
-    return _MAX(a, axis=1)
-
-
 _NOQ = -4096                                     # quantum of an all-zero array ("no constraint")
 
 
@@ -1101,22 +1096,6 @@ def _rooms(bounds, qs):
     room, qmax = _MAX(scaled, axis=1).tolist(), _MAX(qs, axis=1).tolist()
     # A quantum below the smallest float: the bound may have underflowed to 0 (no proof of 0).
     return [math.inf if q > 1074 else r for r, q in zip(room, qmax)], qmax
-
-
-def _room(bounds, qs) -> float:
-    """:func:`_rooms` of one row (1-D arrays)."""
-    return _rooms(np.reshape(bounds, (1, -1)), np.reshape(qs, (1, -1)))[0][0]
-
-
-def _qmax(qs) -> int:
-    """The largest quantum (``_NOQ`` if there is none)."""
-    q = np.asarray(qs)
-    return int(_MAX(q, axis=None)) if q.size else _NOQ
-
-
-def _fits_all(bounds, qs) -> bool:
-    """:func:`_fits` for every pair of a bound and a quantum."""
-    return _room(bounds, qs) < 2.0**52
 
 
 def _few_bits(a) -> bool:

@@ -5,6 +5,7 @@ dyadic and random weights, dead neurons, width 1, coincident non-dyadic kinks, d
 batched propagation used for recording training. Oracles: ``exact=True`` (rational arithmetic) and
 the independent reference propagation below (plain lists of ``Fraction``, nothing from nnlib).
 """
+import math
 import warnings
 from fractions import Fraction
 
@@ -447,19 +448,22 @@ def test_quanta_of_floats_match_rational_arithmetic():
     assert pieces._quantum(np.zeros(3)) == pieces._NOQ
 
 
-def test_fits_all_is_bound_times_two_to_the_q_below_two_to_52():
-    """``_fits_all`` / ``_room`` against the definition in rational arithmetic (exactly at the
-    boundary too); inf and nan never fit."""
+def test_rooms_are_bound_times_two_to_the_q_and_fit_below_two_to_52():
+    """``_rooms`` against the definition in rational arithmetic (row by row, exactly at the
+    boundary too) and against ``_fits``; inf, nan and a quantum beyond 1074 never fit."""
     rng = np.random.default_rng(6)
     bounds = np.concatenate([rng.random(200) * np.exp2(rng.integers(-60, 80, 200).astype(float)),
                              [0.0, 2.0**52, np.nextafter(2.0**52, 0), 2.0**40]])
     qs = np.concatenate([rng.integers(-40, 60, 200), [pieces._NOQ, 0, 0, 12]])
     for bd, q in zip(bounds, qs):
         want = Fraction(float(bd)) * Fraction(2) ** int(q) < 2**52
-        assert pieces._fits_all(np.array([bd]), np.array([q])) == want == pieces._fits(float(bd), int(q))
-    assert pieces._room(bounds, qs) == max(float(Fraction(float(b)) * Fraction(2) ** int(q)) for b, q in zip(bounds, qs))
+        assert (pieces._rooms(np.array([[bd]]), np.array([[q]]))[0][0] < 2**52) == want == pieces._fits(float(bd), int(q))
+    rooms, qmax = pieces._rooms(np.stack([bounds, bounds[::-1]]), np.stack([qs, qs[::-1]]))
+    want = max(float(Fraction(float(b)) * Fraction(2) ** int(q)) for b, q in zip(bounds, qs))
+    assert rooms == [want, want] and qmax == [int(qs.max())] * 2
     for bad in (np.inf, np.nan):
-        assert not pieces._fits_all(np.array([1.0, bad]), np.array([0, 0]))
+        assert not pieces._rooms(np.array([[1.0, bad]]), np.array([[0, 0]]))[0][0] < 2**52
+    assert pieces._rooms(np.array([[0.0, 1.0]]), np.array([[1075, 0]]))[0] == [math.inf]
 
 
 def test_weight_data_cache_is_by_content_and_read_only():
@@ -483,7 +487,7 @@ def test_weight_data_cache_is_by_content_and_read_only():
 
 def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
     """``_Cert.knots`` keeps the certificate iff ``|z0 - z1| <= 2 zb`` fits at quanta ``qz + qt``
-    (with ``t`` a multiple of ``2^-qt``): checked against :func:`_fits_all` on the doubled bounds
+    (with ``t`` a multiple of ``2^-qt``): checked against :func:`_fits` on the doubled bounds
     over random states, on both sides of the boundary."""
     rng = np.random.default_rng(7)
     seen = set()
@@ -492,10 +496,10 @@ def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
         cert._start()
         qZ = rng.integers(-5, 30, 3)
         Zb = rng.random(3) * np.exp2(rng.integers(0, 40, 3).astype(float))
-        cert.zroom, cert.zqmax = pieces._room(Zb, qZ), pieces._qmax(qZ)
+        (cert.zroom,), (cert.zqmax,) = pieces._rooms(Zb[None], qZ[None])
         qt = int(rng.integers(1, 12))
         t = np.full(5, 1.0 - 2.0**-qt)                   # quantum qt
-        want = pieces._fits_all(2 * Zb, qZ + qt)
+        want = all(pieces._fits(float(2 * z), int(q + qt)) for z, q in zip(Zb, qZ))
         assert cert.knots(t) == want
         seen.add(want)
     assert seen == {True, False}
