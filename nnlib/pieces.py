@@ -648,6 +648,18 @@ def _check_slopes(A, D, depth, amax=None):
     return dmax
 
 
+def _output_slopes_exact(cert, A, D, depth) -> bool:
+    """Before the output slopes ``D Aᵀ`` of layer ``depth``: whether the certificate proves them
+    exact (then they are compared as they are, and its own bound is range-checked: no pass over
+    ``D``); otherwise refuse if they could overflow (:func:`_check_slopes`)."""
+    if cert.slopes(A, D):
+        if not cert.slope_bound < _HUGE:
+            raise _range_error(f"layer {depth} has slopes of {_magnitude(cert.slope_bound)}")
+        return True
+    _check_slopes(A, D, depth)
+    return False
+
+
 def _same_position(x, batch):
     """``k`` where knots ``k`` and ``k + 1`` have one float position, in one network of ``batch``."""
     same = x[1:] == x[:-1]
@@ -1501,14 +1513,9 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True, w
         x, H, D, edge = state
         state.clear()
         if oracle is not None:
-            oracle.exact_slopes = cert.slopes(A, D)
-            if oracle.exact_slopes:               # (slopes compared as they are: no pass over D)
-                if not cert.slope_bound < _HUGE:
-                    raise _range_error(f"layer {j} has slopes of {_magnitude(cert.slope_bound)}")
-            else:
-                _check_slopes(A, D, j)
-                if oracle.cancelled is False:
-                    oracle.zero_slope = ~D.any(axis=1)
+            oracle.exact_slopes = _output_slopes_exact(cert, A, D, j)
+            if not oracle.exact_slopes and oracle.cancelled is False:
+                oracle.zero_slope = ~D.any(axis=1)
         DZ = (A @ D.T).T
         del D
         if want_values or record is not None:
@@ -1714,17 +1721,20 @@ def batched_states(layers, interval) -> dict:
     gid = batch["gid"]
     K = x.shape[0]
     starts = np.searchsorted(gid, np.arange(B))
-    _check_slopes(layers[-1][0], D, L)
+    exact_slopes = _output_slopes_exact(cert, layers[-1][0], D, L)
     _, DZ = _batch_matmul(H, D, layers[-1][0], gid)
     max_slope[:, -1], _ = _layer_stats(np.ones((K, 1)), DZ, gid, starts)
     s = DZ[:, 0]
     seg = _segment_rows(gid, K)
     interior = seg[:K] & seg[1:]                   # knot k lies between segment rows k and k + 1
     left, right = s[:K], s[1:]
-    diff = np.abs(left - right)
-    bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
-    changed = interior & (diff > bound)
-    if not cert.slopes(layers[-1][0], D):         # within the margin or equal, where a pattern changes
+    if exact_slopes:                              # certified: the float slopes are the exact ones
+        changed = interior & (left != right)
+    else:
+        diff = np.abs(left - right)
+        bound = SLOPE_RTOL * np.maximum(np.abs(left), np.abs(right))
+        changed = interior & (diff > bound)
+        # Within the margin or equal, where a pattern changes: decided exactly.
         knots = (interior & edge & ~changed).nonzero()[0]
         if not batch["cancelled"]:
             knots = _not_zero_on_both_sides(knots, ~D.any(axis=1))

@@ -714,6 +714,21 @@ def test_certified_output_slopes_beyond_the_float_range_are_refused_too():
     with pytest.raises(ValueError, match="layer 10 has slopes of about 2.3e\\+307.*exact=True"):
         count_pieces(net(32.0), (0.0, 1.0))
     assert count_pieces(net(4.0), (0.0, 1.0)) == 2             # 5 · 2^1016 ≈ 3.5e306: in range
+    with pytest.raises(ValueError, match="layer 10 has slopes of about 2.3e\\+307.*exact=True"):
+        batched_states(_stack([net(32.0), net(32.0)]), (0.0, 1.0))   # the same check, batched
+    assert batched_states(_stack([net(4.0), net(4.0)]), (0.0, 1.0))["pieces"].tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("e", [2.0**-30, 2.0**-45, 2.0**-50])
+def test_certified_slopes_that_differ_by_less_than_the_float_margin_are_two_pieces(e):
+    """ϱ(x) + e ϱ(x − ½) with dyadic e: the certificate proves the output slopes 1 and 1 + e exact,
+    so they differ, however close (relative difference below SLOPE_RTOL = 1e-9). batched_states
+    compared them with the float margin and said 1 piece (the training recorder's count)."""
+    net = ReLUNetwork([(np.array([[1.0], [1.0]]), np.array([0.0, -0.5])), (np.array([[1.0, e]]), np.zeros(1))])
+    assert count_pieces(net, (0.0, 1.0), exact=True) == 2
+    assert count_pieces(net, (0.0, 1.0)) == 2
+    assert network_state(net, (0.0, 1.0))["pieces"] == 2
+    assert batched_states(_stack([net, net]), (0.0, 1.0))["pieces"].tolist() == [2, 2]
 
 
 def test_certificate_bounds_and_quanta_hold_on_every_certified_layer(monkeypatch):
