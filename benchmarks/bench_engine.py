@@ -9,8 +9,8 @@ measures the ratio directly: it extracts ``nnlib`` as of commit ``OLD`` (``nnlib
 counting, ``nnlib.tracking`` for batched states) into a temporary directory as package
 ``nnlib_old``, and times old and new calls on the same inputs in turns (round robin, best of
 repeats), so both see the same background load; the sawtooth, whose arrays of megabytes make
-times depend on the memory allocator's state, runs each engine in fresh processes started in turns. It also checks that the counts agree; where they
-differ, ``exact=True`` says which is right.
+times depend on the memory allocator's state, runs each engine in fresh processes started in
+turns. It also checks that the counts agree; where they differ, ``exact=True`` says which is right.
 """
 from __future__ import annotations
 
@@ -56,25 +56,24 @@ def load_old(tmp: Path):
     return {m: importlib.import_module(f"nnlib_old.{m}") for m in ("pieces", "tracking", "networks", "constructions")}
 
 
-def ratio_row(label, old_fn, new_fn, repeats, same, unit=1e6, suffix="µs", times=None):
-    t_old, t_new = times or round_robin([old_fn, new_fn], repeats=repeats, warmup=2)
+def ratio_row(label, times, same, unit=1e6, suffix="µs"):
+    """One table row from the ``(old, new)`` times; returns new ÷ old."""
+    t_old, t_new = times
     say(f"| {label} | {t_old * unit:,.0f} {suffix} | {t_new * unit:,.0f} {suffix} | {t_new / t_old:.2f} | {same} |")
     return t_new / t_old
 
 
+def in_turns(old_fn, new_fn, repeats):
+    return round_robin([old_fn, new_fn], repeats=repeats, warmup=2)
+
+
 SAWTOOTH_CHILD = """
-import importlib, sys, time
-sys.path.insert(0, sys.argv[1])
-pieces = importlib.import_module(sys.argv[2] + ".pieces")
-net = importlib.import_module(sys.argv[2] + ".constructions").sawtooth(int(sys.argv[3]))
-for _ in range(2):
-    pieces.count_pieces(net, (0, 1))
-best = float("inf")
-for _ in range(int(sys.argv[4])):
-    t = time.perf_counter()
-    pieces.count_pieces(net, (0, 1))
-    best = min(best, time.perf_counter() - t)
-print(best)
+import importlib, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from _timing import round_robin
+pieces = importlib.import_module(sys.argv[3] + ".pieces")
+net = importlib.import_module(sys.argv[3] + ".constructions").sawtooth(int(sys.argv[4]))
+print(round_robin([lambda: pieces.count_pieces(net, (0, 1))], repeats=int(sys.argv[5]), warmup=2)[0])
 """
 
 
@@ -86,8 +85,8 @@ def sawtooth_times(tmp, k, repeats, rounds=4):
     best = [float("inf"), float("inf")]
     for _ in range(rounds):
         for i, (path, package) in enumerate(((tmp, "nnlib_old"), (ROOT, "nnlib"))):
-            out = subprocess.run([sys.executable, "-c", SAWTOOTH_CHILD, str(path), package, str(k), str(repeats)],
-                                 check=True, capture_output=True, text=True).stdout
+            out = subprocess.run([sys.executable, "-c", SAWTOOTH_CHILD, str(path), str(Path(__file__).parent),
+                                  package, str(k), str(repeats)], check=True, capture_output=True, text=True).stdout
             best[i] = min(best[i], float(out))
     return best
 
@@ -158,7 +157,7 @@ def main():
                 def old_fn(onet=onet):
                     old["pieces"].count_pieces(onet)
                     old["pieces"].count_activation_regions(onet)
-                ratios.append(ratio_row(f"N = {N}, L = {L}: pieces + regions", old_fn, new_fn, 50, same))
+                ratios.append(ratio_row(f"N = {N}, L = {L}: pieces + regions", in_turns(old_fn, new_fn, 50), same))
         say()
         say("## The sawtooth Δ^k on [0, 1] (2^k pieces): time per piece")
         say()
@@ -173,8 +172,8 @@ def main():
             got, was = pieces.count_pieces(net, (0, 1)), old["pieces"].count_pieces(onet, (0, 1))
             same = "yes" if got == was == 2 ** k else f"**no**: old {was}, new {got}"
             r = ratio_row(f"k = {k}: ns per piece" + (" (not a `bench_pieces` row)" if k == 12 else ""),
-                          None, None, None, same, unit=1e9 / 2 ** k, suffix="ns",
-                          times=sawtooth_times(Path(tmp), k, {12: 30, 16: 15, 20: 5, 22: 3}[k]))
+                          sawtooth_times(Path(tmp), k, {12: 30, 16: 15, 20: 5, 22: 3}[k]), same,
+                          unit=1e9 / 2 ** k, suffix="ns")
             if k == 12:
                 small = r
             else:
@@ -200,8 +199,9 @@ def main():
                      for g in range(128)]
             right = "new" if list(got["pieces"]) == exact else "old" if list(was["pieces"]) == exact else "neither"
             same = "yes" if ok else f"**no** ({right} equals `exact=True`)"
-            ratios.append(ratio_row(label, lambda la=layers: old["tracking"].batched_states(la, (-1.0, 1.0)),
-                                    lambda la=layers: pieces.batched_states(la, (-1.0, 1.0)), 30, same))
+            ratios.append(ratio_row(label, in_turns(lambda la=layers: old["tracking"].batched_states(la, (-1.0, 1.0)),
+                                                    lambda la=layers: pieces.batched_states(la, (-1.0, 1.0)), 30),
+                                    same))
         say()
         worst = max(ratios)
         say(f"Worst ratio over the `bench_pieces.py` rows and the batched states {worst:.2f} (goal ≤ 1.2, "

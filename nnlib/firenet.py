@@ -527,12 +527,9 @@ def inexact_input_problem(K, n, *, N1=2, N2=20, delta=1 / 6, lam=1, dct=True) ->
         raise ValueError(f"n = {n} is too large for K = {K} in float64: a + 2^-(n+1) is not representable "
                          f"(a = {a_small:.6g}); take n <= {52 - math.frexp(a_small)[1]}")
     problems = []
-    a = np.full(N1, a_small)
-    a[0] = a_big
-    norm_a = np.linalg.norm(a)       # one value for both: the order of the entries may change the
-    for j in (1, 2):                 # last bit of a computed norm (it did on one CI machine)
-        a = np.full(N1, a_small)
-        a[j - 1] = a_big
+    rows = [np.where(np.arange(N1) == j - 1, a_big, a_small) for j in (1, 2)]
+    norm_a = np.linalg.norm(rows[0])  # one value for both: the order of the entries may change the
+    for j, a in zip((1, 2), rows):    # last bit of a computed norm (it did on one CI machine)
         A = np.zeros((N2 + 1, N1 + N2))
         A[0, :N1] = a
         A[1:, N1:] = norm_a * np.eye(N2)
