@@ -1625,13 +1625,26 @@ def _segment_rows(gid, K):
     return seg
 
 
-def _layer_stats(z, slope, gid, starts):
-    """Per network: max |∂z/∂x| over its segments and the number of neurons never > 0 at its knots."""
-    K = z.shape[0]
-    m = np.abs(slope[:K]).max(axis=1)
-    m[~_segment_rows(gid, K)[:K]] = 0.0
-    dead = (~np.logical_or.reduceat(z > 0, starts, axis=0)).sum(axis=1)
-    return np.maximum.reduceat(m, starts), dead
+def _max_abs_slope(slope, starts, K):
+    """Per network: max |slope| over its segment rows ``starts[g] + 1 … starts[g + 1] - 1`` (rows
+    between two of its knots; every network has at least two). The rows of a C-ordered array are
+    contiguous, so one reduction of the flat array serves all networks and columns."""
+    n = slope.shape[1]
+    idx = np.empty(2 * starts.shape[0], dtype=np.intp)
+    idx[0::2] = starts + 1
+    idx[1:-1:2] = starts[1:]                      # (odd intervals: one row across networks, or row K)
+    idx[-1] = K
+    idx *= n
+    flat = np.ravel(slope, order="C")
+    hi = np.maximum.reduceat(flat, idx)[0::2]
+    lo = np.minimum.reduceat(flat, idx)[0::2]
+    return np.maximum(hi, -lo) + 0.0              # (+ 0.0: never -0.0)
+
+
+def _dead_neurons(z, starts):
+    """Per network: the number of neurons never > 0 at its knots (network ``g``'s knots are rows
+    ``starts[g]`` up to the next start)."""
+    return (~np.logical_or.reduceat(z > 0, starts, axis=0)).sum(axis=1)
 
 
 def _state_one(net, interval) -> dict:
@@ -1640,15 +1653,12 @@ def _state_one(net, interval) -> dict:
     x, _, slope, edge, bounded, oracle = _run(net, interval, False, record=record, want_edge=True,
                                               want_values=False)
     L = len(net.layers)
-    gid, starts = np.zeros(x.shape[0], dtype=np.intp), np.zeros(1, dtype=np.intp)
+    starts = np.zeros(1, dtype=np.intp)
     max_slope, dead = np.zeros(L), np.zeros(L - 1, dtype=np.int64)
     for j, rec in enumerate(record):
-        g = np.zeros(rec.x.shape[0], dtype=np.intp)
-        m, d = _layer_stats(rec.z if j < L - 1 else np.ones((rec.x.shape[0], 1)), rec.slope, g, starts)
-        max_slope[j] = m[0]
+        max_slope[j] = _max_abs_slope(rec.slope, starts, rec.x.shape[0])[0]
         if j < L - 1:
-            dead[j] = d[0]
-    del gid
+            dead[j] = _dead_neurons(rec.z, starts)[0]
     bps = _breakpoints_of(x, slope, bounded, oracle, L, edge)
     regions = int(np.count_nonzero(edge[1:x.shape[0] - 1])) + 1
     return {"pieces": int(bps.shape[0]) + 1, "regions": regions, "max_slope": max_slope, "dead": dead}
@@ -1713,8 +1723,8 @@ def batched_states(layers, interval) -> dict:
     max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
     for j, (A, b) in enumerate(layers[:-1]):
         def stats(z, slope, j=j):                 # read before the ReLU, without copies
-            gid = batch["gid"]
-            max_slope[:, j], dead[:, j] = _layer_stats(z, slope, gid, np.searchsorted(gid, np.arange(B)))
+            starts = np.searchsorted(batch["gid"], np.arange(B))
+            max_slope[:, j], dead[:, j] = _max_abs_slope(slope, starts, z.shape[0]), _dead_neurons(z, starts)
 
         _layer(state, A, b, True, 0.0, True, stats, None, j + 1, batch, cert)
     x, H, D, edge = state
@@ -1723,7 +1733,7 @@ def batched_states(layers, interval) -> dict:
     starts = np.searchsorted(gid, np.arange(B))
     exact_slopes = _output_slopes_exact(cert, layers[-1][0], D, L)
     _, DZ = _batch_matmul(H, D, layers[-1][0], gid)
-    max_slope[:, -1], _ = _layer_stats(np.ones((K, 1)), DZ, gid, starts)
+    max_slope[:, -1] = _max_abs_slope(DZ, starts, K)
     s = DZ[:, 0]
     seg = _segment_rows(gid, K)
     interior = seg[:K] & seg[1:]                   # knot k lies between segment rows k and k + 1
