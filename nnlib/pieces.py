@@ -611,7 +611,12 @@ def _cancelled_slopes(D, DZ, A, batch) -> bool:
     ``a_ij d_j`` is not 0 (cancellation or underflow). While none is, a segment whose last hidden
     slopes are all 0 has exact slope 0: every 0 comes from an off neuron or from zero terms only
     (:func:`batched_states` uses this to skip the exact decision at such knots)."""
-    rows = (_ANY(DZ == 0, axis=1) & _ANY(D, axis=1)).nonzero()[0]
+    zero = DZ == 0
+    if not _ANY(zero, axis=None):                 # (no float 0 at all: the common case)
+        return False
+    rows = _ANY(zero, axis=1).nonzero()[0]
+    del zero
+    rows = rows[_ANY(D[rows], axis=1)]
     if not rows.shape[0]:
         return False
     Dn = (D[rows] != 0) * 1.0
