@@ -598,7 +598,7 @@ def train_batch(nets, x, y, *, steps: int, lr: float, seeds, optimizer: str = "g
     ----------
     nets : sequence of ReLUNetwork
         Initial univariate networks, all with the same widths (not modified).
-    seeds : sequence of int
+    seeds : list, tuple or range of int
         One seed ``>= 0`` per network (minibatches and perturbations of run ``r``).
     x, y, steps, lr, optimizer, batch_size, fmt, eps, interval, record_every, progress
         As for :func:`train`.
@@ -622,8 +622,11 @@ def train_batch(nets, x, y, *, steps: int, lr: float, seeds, optimizer: str = "g
         if net.widths != nets[0].widths:
             raise ValueError(f"nets must share one shape: nets[0] has widths {nets[0].widths}, "
                              f"nets[{r}] has {net.widths}")
-    if not isinstance(seeds, (list, tuple, np.ndarray)) or len(seeds) != len(nets):
-        raise ValueError(f"seeds must be a sequence of {len(nets)} seeds (one per network), got {seeds!r}")
+    if not isinstance(seeds, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"seeds must be a list, tuple or range of {len(nets)} seeds (one per network), "
+                        f"got {type(seeds).__name__}")
+    if len(seeds) != len(nets):
+        raise ValueError(f"seeds must hold {len(nets)} seeds (one per network), got {len(seeds)}: {seeds!r}")
     seeds = tuple(check_int(sd, f"seeds[{r}]", minimum=0) for r, sd in enumerate(seeds))
     s = _validate(x, y, steps, lr, optimizer, batch_size, fmt, eps, seeds, interval, record_every, (), progress)
     return _run(nets, s)

@@ -74,6 +74,9 @@ def test_depth_one_and_no_recording():
     (dict(nets=[NETS[0], "net"]), TypeError, r"nets\[1\]"),
     (dict(nets=[NETS[0], random_network([1, 6, 5, 1], seed=0)]), ValueError, "share one shape"),
     (dict(seeds=[0, 1]), ValueError, "seeds"),
+    (dict(seeds=range(2)), ValueError, "seeds must hold 4 seeds"),
+    (dict(seeds=7), TypeError, "seeds must be a list, tuple or range"),
+    (dict(seeds="0123"), TypeError, "seeds must be a list, tuple or range"),
     (dict(seeds=[0, 1, -1, 2]), ValueError, r"seeds\[2\]"),
     (dict(seeds=[0, 1, 2.5, 2]), TypeError, r"seeds\[2\]"),
     (dict(optimizer="lbfgs"), ValueError, "optimizer"),
@@ -83,6 +86,14 @@ def test_invalid_arguments(kw, exc, match):
     args = dict(nets=NETS, seeds=SEEDS, steps=2, lr=0.1) | kw
     with pytest.raises(exc, match=match):
         train_batch(x=X, y=Y, **args)
+
+
+def test_seeds_may_be_a_range():
+    """``seeds=range(B)`` is what a reader writes; it gives the runs of ``list(range(B))``."""
+    kw = dict(steps=3, lr=0.1, record_every=0)
+    a = train_batch(NETS, X, Y, seeds=range(len(NETS)), **kw)
+    b = train_batch(NETS, X, Y, seeds=list(range(len(NETS))), **kw)
+    assert [r.loss_history.tobytes() for r in a] == [r.loss_history.tobytes() for r in b]
 
 
 def test_divergence_is_an_error_naming_the_run():
