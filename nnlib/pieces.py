@@ -315,12 +315,13 @@ def _ray_crossings(x, Z, DZ, cert):
     dz = slopes[side, rneu]
     r = ends[side, rneu] / dz
     rx = xend.take(side) - r
-    if rx.dtype != object and not (float(_MAX(np.abs(rx))) < _HUGE and float(_MIN(np.abs(dz))) > _TINY):
-        raise _range_error("a kink on a ray lies beyond 1e307 or has a slope below 1e-301")
+    if rx.dtype != object:                        # (at most 2 N values: Python is cheaper here)
+        if not (max(map(abs, rx.tolist())) < _HUGE and min(map(abs, dz.tolist())) > _TINY):
+            raise _range_error("a kink on a ray lies beyond 1e307 or has a slope below 1e-301")
     rZ = ends[side] - r[:, None] * slopes[side]
     if cert is not None and cert.exact:
         cert.rays(xend, ends, slopes, side, rneu, r, rx, rZ)
-    nl = int(np.count_nonzero(on_ray[0]))
+    nl = side.shape[0] - int(side.sum())          # (side: 0 on the left ray, 1 on the right)
     side *= K                                     # the left ray is segment row 0, the right row K
     return rx, rZ, side, rneu, nl
 
@@ -458,12 +459,15 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         # Float mode: signs within the margin of zero are uncertain (unless the certificate holds).
         certified = cert is not None and cert.layer(A, b, H, D)
         if not certified:
-            thresh, dbound = _sign_margin(x, H, D, A, b, depth)
+            dprev = None if oracle is None else oracle.dbound
+            thresh, dbound, amax = _sign_margin(x, H, D, A, b, depth, dprev)
+        if oracle is not None:                    # |DZ| <= dbound: the next layer's |D| too
+            oracle.dbound = None if certified else dbound
     if batch is not None:
         gid = batch["gid"]
     Z, DZ = _affine(H, D, A, b, batch)
     if (oracle is not None or batch is not None) and not certified:
-        _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, dbound)
+        _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, amax)
         _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded)
     del D, H
     K, n = Z.shape
@@ -516,12 +520,12 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         oracle.resolve(state, record, spans, depth, bounded)
 
 
-def _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, dbound):
+def _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, amax):
     """Float mode, after ``DZ = D Aᵀ``: ray slopes near 0 are computed exactly (whole line), and
     ``batch["cancelled"]`` / ``oracle.cancelled`` (if tracked) learn whether some float slope 0
     came from nonzero terms (:func:`_cancelled_slopes`)."""
     if oracle is not None and not bounded:
-        _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound)
+        _check_ray_slopes(x, D, DZ, A, oracle, depth, amax)
     if batch is not None:
         if not batch["cancelled"]:
             batch["cancelled"] = _cancelled_slopes(D, DZ, A, batch)
@@ -589,13 +593,18 @@ def _range_error(what):
                       "keeps its relative accuracy (about 1e-301 to 1e307); pass exact=True")
 
 
-def _sign_margin(x, H, D, A, b, depth):
+def _sign_margin(x, H, D, A, b, depth, dprev=None):
     """``ZERO_RTOL ×`` a magnitude bound ``max|A| N_{j-1} max|h| + max|b|`` of the pre-activations,
     plus ``N_{j-1} + 1`` units of the smallest subnormal (rounding below the normal range); a bound
     beyond ``_HUGE`` (overflow) or below ``_TINY`` (values not normal) is refused.
 
     One scalar (column-wise thresholds cost more than the matrix product at these sizes). After a
     ReLU the layer input is >= 0; the first layer's input is x, extreme at the ends.
+
+    Returns ``(thresh, dbound, amax)``: the margin, a bound on the slopes ``|D Aᵀ|`` and
+    ``amax = max|A| N_{j-1}``. The slope bound is ``amax dprev`` if a bound ``dprev`` on ``|D|`` is
+    known (the previous layer's ``dbound``) and far from overflow: no pass over ``D``; else
+    :func:`_check_slopes`' (which refuses slopes that could overflow).
     """
     hmax = float(_MAX(H, axis=None)) if depth > 1 else max(-float(x[0]), float(x[-1]), 0.0)
     amax, bmax = float(_MAX(np.abs(A), axis=None)) * A.shape[-1], float(_MAX(np.abs(b), axis=None))
@@ -603,7 +612,11 @@ def _sign_margin(x, H, D, A, b, depth):
     zero = not (amax > 0 and hmax > 0) and bmax == 0
     if not (bound < _HUGE and (zero or bound > _TINY)):
         raise _range_error(f"layer {depth} has values of {_magnitude(bound)}")
-    return ZERO_RTOL * bound + (A.shape[-1] + 1) * _ULP0, _check_slopes(A, D, depth, amax)
+    if dprev is not None and amax * dprev < _HUGE / 2:
+        dbound = amax * dprev
+    else:
+        dbound = _check_slopes(A, D, depth, amax)
+    return ZERO_RTOL * bound + (A.shape[-1] + 1) * _ULP0, dbound, amax
 
 
 def _cancelled_slopes(D, DZ, A, batch) -> bool:
@@ -628,13 +641,15 @@ def _cancelled_slopes(D, DZ, A, batch) -> bool:
     return bool(((DZ[rows] == 0) & (nz > 0)).any())
 
 
-def _check_ray_slopes(x, D, DZ, A, oracle, depth, dbound):
+def _check_ray_slopes(x, D, DZ, A, oracle, depth, amax):
     """Float mode on the whole line: the slopes on the two rays decide their crossings and
     patterns by their signs. One within ``ZERO_RTOL × (|A|·|d|)`` (plus the absolute part) of 0,
     and not a sum of zero terms only, is computed exactly (:func:`_exact_ray_slopes`).
-    (``dbound`` bounds every |dz|: if all ray slopes clear its margin, nothing else is needed.)"""
+    (``amax max|d|`` over the two rays, ``amax = max|A| N_{j-1}``, bounds their |dz|: if all ray
+    slopes clear its margin, nothing else is needed.)"""
     K = DZ.shape[0] - 1                           # (>= 1: the rays are rows 0 and K)
     floor = (A.shape[-1] + 1) * _ULP0
+    dbound = amax * float(_MAX(np.abs(D[::K]), axis=None))
     if float(_MIN(np.abs(DZ[::K]), axis=None)) > ZERO_RTOL * dbound + floor:
         return
     close = _near_zero(D[::K], A, None, DZ[::K])
@@ -1318,6 +1333,7 @@ class _Oracle:
         # is False, a segment whose last hidden slopes are all 0 has exact output slope 0.
         self.cancelled = None
         self.zero_slope = None                    # segment rows with last hidden slopes all 0
+        self.dbound = 1.0                         # a bound on the layer input's |slopes| (x: 1)
 
     def charge(self, knots, depth):
         have = 0 if self.layers is None else len(self.layers)

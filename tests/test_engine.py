@@ -505,6 +505,18 @@ def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
     assert seen == {True, False}
 
 
+def test_a_slope_bound_is_not_carried_over_a_certified_layer():
+    """Float mode bounds the slopes of a layer by the previous layer's bound times max|A| N and
+    measures them only when that bound nears overflow. A certified layer (here 2^40 x on a tiny
+    interval) keeps no such bound, so the next layer (2^1000, not certifiable) must measure: its
+    slopes, 2^1040, overflow there and are refused at layer 2 (not later, after an inf)."""
+    net = ReLUNetwork([(np.array([[2.0**40]]), np.zeros(1)), (np.array([[2.0**1000]]), np.zeros(1)),
+                       (np.ones((1, 1)), np.zeros(1))])
+    with pytest.raises(ValueError, match="layer 2 has slopes of more than 1e308"):
+        count_pieces(net, (0.0, 2.0**-100))
+    assert count_pieces(net, (0.0, 2.0**-100), exact=True) == 1
+
+
 def test_batched_products_are_each_networks_own_product_bit_for_bit():
     """``_batch_matmul`` stacks the networks with equal knot counts into one ``np.matmul``; every
     network's rows must still be exactly its own product ``H_g A_gᵀ`` (and ``D_g A_gᵀ`` one row
