@@ -118,11 +118,17 @@ def recording_cost():
     say("## Recording every step: its cost as a fraction of an optimiser step")
     say()
     say("Same runs with `record_every=1` and `record_every=0` (no recording), timed in turns; "
-        "cost = (t_record − t_none) ÷ t_none. Goal: ≤ 0.5 (issue 10 §2).")
+        "cost = (t_record − t_none) ÷ t_none. Goal: ≤ 0.5 of one training step (issue 10 §2; the goal "
+        "in the project's performance plan is \"exact count ≤ 0.5× one training step\", set against a "
+        "one-network Adam step): the column *one at a time*. The batched column divides the same "
+        "recording by a `train_batch` step, several times cheaper per run than a `train` step; it is "
+        "shown for information and depends more on the machine (the step's cost varies more than the "
+        "recording's).")
     say()
     say("| setting | step, one at a time (ms) | recording ÷ step, one at a time | step, batched (ms per run) "
         "| recording ÷ step, batched |")
     say("|---|---|---|---|---|")
+    worst = 0.0
     for label, widths, fmt, opt, lr in CASES:
         nets = [random_network(widths, seed=s) for s in SEEDS]
         kw = dict(steps=STEPS, lr=lr, optimizer=opt, fmt=fmt)
@@ -131,8 +137,11 @@ def recording_cost():
         fns += [lambda every=every: train_batch(nets, X, Y, seeds=SEEDS, record_every=every, **kw) for every in (0, 1)]
         s0, s1, b0, b1 = round_robin(fns, repeats=5, warmup=1)   # a difference of two timings: more repeats
         per_step = len(SEEDS) * STEPS
+        worst = max(worst, (s1 - s0) / s0)
         say(f"| {label} | {s0 / per_step * 1e3:.2f} | {(s1 - s0) / s0:.2f} | {b0 / per_step * 1e3:.3f} "
             f"| {(b1 - b0) / b0:.2f} |")
+    say()
+    say(f"Worst recording ÷ one training step: {worst:.2f} (goal ≤ 0.5): **{'met' if worst <= 0.5 else 'not met'}**.")
 
 
 if __name__ == "__main__":
