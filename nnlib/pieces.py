@@ -24,7 +24,8 @@ Float mode is *exact or refuses*: it never returns a count that differs from ``e
 
 * While all data are dyadic with few enough bits (the sawtooth, Yarotsky's square, float16
   weights), float64 arithmetic is exact and a cheap certificate, kept per neuron and layer, says
-  so: signs, zeros and coincident knots are then decided exactly in float.
+  so: signs, zeros and coincident knots are then decided exactly in float (the certificate and
+  the integer slope arithmetic below are in the internal module ``nnlib._dyadic``).
 * Otherwise float decides only what it decides with a margin: a pre-activation with
   ``|z| <= ZERO_RTOL`` × its magnitude (a float ``0.0`` included), two knots within
   ``KNOT_RTOL × max|x|`` of each other, or output slopes within ``SLOPE_RTOL`` are *uncertain*.
@@ -53,13 +54,13 @@ bookkeeping is only done for :func:`count_activation_regions`. :func:`network_st
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from ._dyadic import Certificate, dyadic_ints, exact_slope_at, exact_slopes_at, slopes_differ
 from ._validate import as_real_array, check_flag, check_int, check_interval, check_network
 from .networks import ReLUNetwork
 
@@ -956,83 +957,6 @@ def _spans(x, rows, bounded):
     return out
 
 
-_NOQ = -4096                                     # quantum of an all-zero array ("no constraint")
-
-
-def _quantum(a) -> int:
-    """Smallest ``q`` with every entry of ``a`` an integer multiple of ``2^-q`` (float64)."""
-    a = np.asarray(a, dtype=np.float64)
-    return int(_MAX(_quanta(a), axis=None)) if a.size else _NOQ
-
-
-def _quantum_of(v: float) -> int:
-    """:func:`_quantum` of one float, in Python arithmetic (no array calls)."""
-    if v == 0:
-        return _NOQ
-    m, e = math.frexp(v)
-    M = abs(int(m * 2.0**53))                    # v = ±M 2^(e-53), M < 2^53 an integer
-    return 53 - e - ((M & -M).bit_length() - 1)
-
-
-def _is_multiple(a, q: int) -> bool:
-    """Whether every entry of ``a`` is an integer multiple of ``2^-q`` (scaling by 2^q is exact)."""
-    with np.errstate(over="ignore"):              # (inf is not an integer: False)
-        y = np.ldexp(a, q)
-    return bool(np.array_equal(np.rint(y), y)) and bool(np.isfinite(y).all())
-
-
-def _scaled_int(v: float, q: int) -> int:
-    """``v 2^q`` as a Python int, exactly (``q >=`` the quantum of ``v``)."""
-    m, e = math.frexp(v)
-    M, s = int(m * 2.0**53), e - 53 + q
-    return M << s if s >= 0 else M >> -s          # (an exact shift: q covers v's fraction bits)
-
-
-def _dyadic_ints(a):
-    """``(I, q)`` with ``a == I 2^-q`` exactly: ``I`` an object array of Python ints, ``q >= 0``."""
-    a = np.asarray(a, dtype=np.float64)
-    q = max(0, _quantum(a))
-    out = np.empty(a.size, dtype=object)
-    big = float(_MAX(np.abs(a), axis=None)) if a.size else 0.0
-    if big == 0 or math.frexp(big)[1] + q <= 1023:     # a 2^q is an exact float integer: convert it
-        out[:] = [int(v) for v in np.ldexp(a, q).ravel().tolist()]
-    else:
-        out[:] = [_scaled_int(v, q) for v in a.ravel().tolist()]
-    return out.reshape(a.shape), q
-
-
-def _exact_slopes_at(int_layers, p: float, inside: bool = False):
-    """Slopes ``dz/dx`` of the last of ``int_layers``' pre-activations on the piece containing the
-    point ``p``, exactly: ``(I, q)`` for the vector ``I 2^-q``; ``None`` where a pre-activation of an
-    earlier layer vanishes at ``p`` (``p`` may be a kink), unless ``inside`` says that ``p`` lies
-    inside a piece (then such a neuron is zero on the whole piece: off).
-
-    ``int_layers`` are the layers as :func:`_dyadic_ints` pairs ``((I_A, q_A), (I_b, q_b))``; every
-    value is a dyadic rational, so integer arithmetic decides the activation pattern at ``p`` and
-    the slope along it exactly (floats are dyadic: no Fraction arithmetic is needed).
-    """
-    h, qh = _dyadic_ints([p])
-    d, qd = np.ones(1, dtype=object), 0
-    for j, ((IA, qA), (Ib, qb)) in enumerate(int_layers):
-        dz, qdz = IA.dot(d), qA + qd
-        if j == len(int_layers) - 1:
-            return dz, qdz
-        q = max(qA + qh, qb)
-        z = IA.dot(h) * (1 << (q - qA - qh)) + Ib * (1 << (q - qb))
-        if not inside and (z == 0).any():
-            return None
-        on = z > 0
-        h, qh = np.where(on, z, 0), q
-        d, qd = np.where(on, dz, 0), qdz
-    raise ValueError("a network has at least one layer")
-
-
-def _exact_slope_at(int_layers, p: float):
-    """The output slope (one output) of :func:`_exact_slopes_at`: ``(I, q)`` or ``None``."""
-    out = _exact_slopes_at(int_layers, p)
-    return None if out is None else (out[0][0], out[1])
-
-
 def _exact_ray_slopes(x, DZ, cols, oracle, depth):
     """Replace the float ray slopes ``DZ[row, col]`` for ``(row, col)`` in ``cols`` (too close to 0
     to trust their sign) by their exact values rounded once: the layers before have no kink beyond
@@ -1042,7 +966,7 @@ def _exact_ray_slopes(x, DZ, cols, oracle, depth):
         e = float(x[0] if row == 0 else x[-1])
         p = e - (abs(e) + 1.0) if row == 0 else e + (abs(e) + 1.0)
         oracle.charge_points(1)
-        I, q = _exact_slopes_at(oracle.int_layers[:depth], p, inside=True)
+        I, q = exact_slopes_at(oracle.int_layers[:depth], p, inside=True)
         for c in cols[1][cols[0] == row].tolist():
             v = float(Fraction(int(I[c]), 2**q))
             if v == 0 and I[c] != 0:
@@ -1075,12 +999,6 @@ def _dead_at(layers, g, points) -> np.ndarray:
     return out
 
 
-def _slopes_differ(s, t) -> bool:
-    """Whether exact slopes ``(I, q)`` and ``(J, r)`` (:func:`_exact_slope_at`) differ."""
-    q = max(s[1], t[1])
-    return s[0] << (q - s[1]) != t[0] << (q - t[1])
-
-
 def _side_points(x, k, bounded):
     """A point inside the segment left of knot ``k`` and one right of it (the midpoints, or one
     unit beyond an end on the whole line); ``None`` if a midpoint does not lie strictly inside."""
@@ -1099,216 +1017,6 @@ def _side_points(x, k, bounded):
             return None
         pts.append(m)
     return pts
-
-
-def _fits(bound: float, q: int) -> bool:
-    """Multiples of ``2^-q`` of magnitude <= ``bound`` (and their partial sums) are exact float64s
-    (``q <= 1074``: 2^-1074 is the smallest float)."""
-    return bound == 0 or (math.isfinite(bound) and math.frexp(bound)[1] + q <= 52 and q <= 1074)
-
-
-def _quanta(a) -> np.ndarray:
-    """Elementwise :func:`_quantum` (``_NOQ`` for zeros), as an int64 array of ``a``'s shape."""
-    a = np.asarray(a, dtype=np.float64)
-    m, e = np.frexp(a)
-    M = np.abs(m * 2.0**53).astype(np.int64)     # a = ±M 2^(e-53), M < 2^53 an integer
-    tz = np.frexp((M & -M).astype(np.float64))[1] - 1
-    return np.where(a != 0, 53 - e - tz, _NOQ)
-
-
-def _rooms(bounds, qs):
-    """Row by row of 2-D arrays: ``max bound 2^q`` over the pairs of a bound and a quantum (exact:
-    scaling by a power of two; 0.0 for an empty row) and the largest quantum (``_NOQ`` for an empty
-    row), as two lists. A row's pairs fit (:func:`_fits`) iff its room is below ``2^52``; inf, nan,
-    an overflow to inf and a quantum beyond 1074 do not fit."""
-    if not bounds.shape[1]:
-        return [0.0] * bounds.shape[0], [_NOQ] * bounds.shape[0]
-    with np.errstate(over="ignore"):              # an overflow to inf does not fit
-        scaled = np.ldexp(bounds, qs)
-    room, qmax = _MAX(scaled, axis=1).tolist(), _MAX(qs, axis=1).tolist()
-    # A quantum below the smallest float: the bound may have underflowed to 0 (no proof of 0).
-    return [math.inf if q > 1074 else r for r, q in zip(room, qmax)], qmax
-
-
-def _few_bits(a) -> bool:
-    """Whether ``a`` survives a float32 round trip (at most 24 significant bits): a cheap
-    necessary test before the exactness certificate."""
-    with np.errstate(over="ignore"):              # huge values become inf: then not equal
-        return bool(np.array_equal(a.astype(np.float32), a))
-
-
-def _first_few_bits(a) -> bool:
-    """:func:`_few_bits` of the first entry only: random float64 weights fail it at once."""
-    v = a.item(0) if a.size else 0.0
-    return abs(v) <= 3.4e38 and float(np.float32(v)) == v
-
-
-def _weight_data(A, b):
-    """What the certificate needs of one layer's weights: ``None`` if they have more than 24
-    significant bits, else ``(Q_A, q_b, |A|ᵀ, |b|)``: the quanta of ``A``, ``|A|`` transposed,
-    and the bias's quanta and magnitudes as 2-row arrays (row 0 for the values, row 1, without
-    bias, for the slopes: see :meth:`_Cert.bounds`); for a batch, the worst network per entry."""
-    if not (_few_bits(A) and _few_bits(b)):
-        return None
-    QA, qb, absA, absb = _quanta(A), _quanta(b), np.abs(A), np.abs(b)
-    if A.ndim == 3:
-        QA, qb, absA, absb = (a.max(axis=0) for a in (QA, qb, absA, absb))
-    out = (QA, np.stack([qb, np.full_like(qb, _NOQ)]), np.ascontiguousarray(absA.T),
-           np.stack([absb, np.zeros_like(absb)]))
-    for a in out:
-        a.flags.writeable = False                 # shared through the cache
-    return out
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_weight_data(dtype, shape_a, bytes_a, shape_b, bytes_b):
-    A = np.frombuffer(bytes_a, dtype=dtype).reshape(shape_a)
-    return _weight_data(A, np.frombuffer(bytes_b, dtype=dtype).reshape(shape_b))
-
-
-def _weights(A, b):
-    """:func:`_weight_data`, cached by content for small layers (a construction such as the
-    sawtooth repeats one layer, and a benchmark or a chapter counts one network many times)."""
-    if not (_first_few_bits(A) and _first_few_bits(b)):
-        return None
-    if A.size + b.size <= _SMALL and A.dtype == b.dtype:
-        return _cached_weight_data(A.dtype.str, A.shape, A.tobytes(), b.shape, b.tobytes())
-    return _weight_data(A, b)
-
-
-def _cols_max(a) -> np.ndarray:
-    """Per-column max |a| without a full-size temporary."""
-    return np.maximum(a.max(axis=0), -a.min(axis=0)) if a.shape[0] else np.zeros(a.shape[1])
-
-
-class _Cert:
-    """Dyadic exactness certificate of a float propagation (the sawtooth and other constructions).
-
-    While every weight, bias, knot, value and slope is an integer multiple of ``2^-q`` small enough
-    that all products and partial sums fit in 53 bits, float64 arithmetic *is* rational
-    arithmetic: signs, zeros and coincidences are then exact and need no margin. Quanta are kept
-    per neuron (a column of ``H`` or ``D``) and tracked layer by layer from the weights' quanta;
-    a new knot ``x0 + t (x1 − x0)`` keeps the certificate when ``t`` is a multiple of ``2^-q_t``
-    (checked on all knots) and ``t (z0 − z1) == z0`` exactly (``t`` is the exact zero). Once a
-    check fails, the run continues under the margins of float mode and the exact decisions
-    (:class:`_Oracle`).
-
-    Values and slopes share every step: ``q`` and ``m`` hold the quanta and magnitude bounds of
-    the columns of ``H`` (row 0) and ``D`` (row 1); ``qz`` and ``zb`` those of ``Z`` and ``DZ``.
-    """
-
-    def __init__(self, x):
-        self.exact = True
-        self.x = x                                # quanta set up at the first layer (if needed)
-        self.qx = None
-
-    def _start(self):
-        xs = set(self.x.tolist())                 # the interval's ends (of each network), or 0
-        self.qx = max(_quantum_of(v) for v in xs)
-        self.qt = _NOQ
-        self.Xmax = max(abs(v) for v in xs)
-        self.q = np.array([[self.qx], [0]])      # the one input column: x (slope 1)
-        self.m = np.array([[self.Xmax], [1.0]])
-        del self.x
-
-    def bounds(self, weights):
-        """Quanta ``qz`` and bounds ``zb`` of ``Z = H Aᵀ + b`` (row 0) and ``DZ = D Aᵀ`` (row 1),
-        per neuron; returns the rooms (:func:`_rooms`) of both rows."""
-        QA, qb, absAT, absb = weights
-        self.qz = _MAX(QA + self.q[:, None, :], axis=2)   # the finest term a_ij h_j (a_ij d_j)
-        np.maximum(self.qz, qb, out=self.qz)
-        self.zb = self.m.dot(absAT)
-        self.zb += absb
-        rooms, qmax = _rooms(self.zb, self.qz)
-        self.zroom, self.zqmax = rooms[0], qmax[0]
-        return rooms
-
-    def layer(self, A, b, H, D) -> bool:
-        """Before ``Z = H Aᵀ + b``, ``DZ = D Aᵀ``: whether both are computed exactly.
-
-        Bounds and quanta of ``H`` and ``D`` are first the inductive ones (no pass over the data); if
-        those do not fit, the actual magnitudes are measured (reductions), then the actual quanta.
-        """
-        if not self.exact:
-            return False
-        weights = _weights(A, b)
-        if weights is None:                       # random float weights: give up at once
-            self.exact = False
-            return False
-        if self.qx is None:
-            self._start()
-        self.qt = 0
-        if max(self.bounds(weights)) < 2.0**52:  # the inductive bounds and quanta fit
-            return True
-        self.m = np.minimum(self.m, [_cols_max(H), _cols_max(D)])        # measured magnitudes
-        if max(self.bounds(weights)) < 2.0**52:
-            return True
-        self.q = np.minimum(self.q, [_quanta(H).max(axis=0), _quanta(D).max(axis=0)])   # quanta
-        self.exact = max(self.bounds(weights)) < 2.0**52
-        return self.exact
-
-    def knots(self, t) -> bool:
-        """New knots at ``t = z0 / (z0 − z1)`` of their segments: still exact?
-
-        ``z0`` and ``d = z0 − z1`` are exact multiples of ``2^-q_Z`` with ``|d| 2^(q_Z + q_t) < 2^52``
-        (the fits test), so two different fractions ``z0 / d`` and ``P / 2^q_t`` differ by more
-        than ``2^-53 >= |rounding error of t|``: a computed ``t`` that is a multiple of ``2^-q_t``
-        *is* the exact zero, and ``x0 + t (x1 − x0)``, ``Z0 + t (Z1 − Z0)`` are exact too.
-        """
-        if not self.exact or t.shape[0] == 0:
-            return self.exact
-        lo, hi = float(_MIN(t)), float(_MAX(t))
-        if lo == hi:                              # all t equal (the sawtooth: 1/2): one quantum
-            qt = max(0, _quantum_of(lo))
-        else:                                     # a candidate from samples, then checked on all
-            qt = max(0, _quantum(np.concatenate(((lo, hi), t[:64], t[-64:]))))
-        # |z0 - z1| <= 2 Zb: the fits test of 2 Zb at quanta qZ + qt is 2 room 2^qt < 2^52
-        # (qt <= 1074, the quantum of the smallest double, so 2^(51 - qt) is a nonzero double).
-        self.exact = (_fits(2 * self.Xmax, self.qx + qt) and self.zroom < 2.0 ** (51 - qt)
-                      and self.zqmax + qt <= 1074 and (lo == hi or _is_multiple(t, qt)))
-        self.qt = max(self.qt, qt)
-        return self.exact
-
-    def rays(self, xend, ends, slopes, side, rneu, r, rx, rZ) -> bool:
-        """Knots on the rays at ``x_end − z/dz``: verified in rational arithmetic (at most 2 N)."""
-        if not self.exact:
-            return False
-        F = Fraction
-        for i in range(r.shape[0]):
-            e, sl, rr = ends[side[i]], slopes[side[i]], F(float(r[i]))
-            ok = (F(float(rx[i])) == F(float(xend[side[i]])) - rr
-                  and F(float(e[rneu[i]])) == rr * F(float(sl[rneu[i]]))     # the exact zero
-                  and all(F(float(rZ[i, c])) == F(float(e[c])) - rr * F(float(sl[c]))
-                          for c in range(e.shape[0])))
-            if not ok:
-                self.exact = False
-                return False
-        self.Xmax = max(self.Xmax, float(np.abs(rx).max()))
-        self.qx = max(self.qx, _quantum(rx))
-        np.maximum(self.qz[0], _quanta(rZ).max(axis=0), out=self.qz[0])
-        np.maximum(self.zb[0], np.abs(rZ).max(axis=0), out=self.zb[0])
-        rooms, qmax = _rooms(self.zb, self.qz)
-        self.zroom, self.zqmax = rooms[0], qmax[0]
-        return True
-
-    def slopes(self, A, D) -> bool:
-        """Whether the output slopes ``D Aᵀ`` are computed exactly (then ``slope_bound`` bounds
-        them)."""
-        weights = _weights(A, np.zeros(A.shape[:-1])) if self.exact else None
-        if weights is None:
-            return False
-        if self.qx is None:                       # no hidden layer
-            self._start()
-        fits = self.bounds(weights)[1] < 2.0**52
-        self.slope_bound = float(_MAX(self.zb[1]))
-        return fits
-
-    def done(self):
-        """After the split: quanta of the next layer's input, knots and slopes."""
-        qt = max(self.qt, 0)
-        self.qx += qt
-        self.qz[0] += qt
-        self.q, self.m = self.qz, self.zb         # after the ReLU: |h| <= |z|, |dh| <= |dz|
 
 
 class _Oracle:
@@ -1351,7 +1059,7 @@ class _Oracle:
 
     def slope_changes(self, x, rows):
         """Exact decisions at the knots ``x[rows]`` whose float slopes are too close to call: the
-        exact slopes of the pieces on either side (:func:`_exact_slope_at`, charged as rational
+        exact slopes of the pieces on either side (:func:`exact_slope_at`, charged as rational
         work). Returns ``{row: changed}`` for the decided knots; the others are left to windows."""
         out = {}
         sides = {k: _side_points(x, k, self.bounded) for k in np.asarray(rows).tolist()}
@@ -1366,16 +1074,16 @@ class _Oracle:
             for p in pts:                         # (neighbouring knots share a segment's point)
                 if p not in slopes:
                     self.charge_points(1)
-                    slopes[p] = _exact_slope_at(self.int_layers, p)
+                    slopes[p] = exact_slope_at(self.int_layers, p)
             left, right = slopes[pts[0]], slopes[pts[1]]
             if left is not None and right is not None:
-                out[k] = _slopes_differ(left, right)
+                out[k] = slopes_differ(left, right)
         return out
 
     def charge_points(self, points):
         """Count (and bound) the integer work of exact slopes at ``points`` points."""
         if self.int_layers is None:
-            self.int_layers = [(_dyadic_ints(A), _dyadic_ints(b)) for A, b in self.net.layers]
+            self.int_layers = [(dyadic_ints(A), dyadic_ints(b)) for A, b in self.net.layers]
         self.work += points * 2 * sum(A.size for A, _ in self.net.layers)
         if self.work > EXACT_WORK:
             raise ValueError(
@@ -1517,7 +1225,7 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True, w
     if want_slopes and oracle is not None:
         oracle.cancelled = False
     x, H, D = _initial_state(interval, exact)
-    cert = None if exact else _Cert(x)
+    cert = None if exact else Certificate(x)
     # True where the activation pattern changes (only tracked for count_activation_regions).
     state = [x, H, D, np.zeros(x.shape[0], dtype=bool) if want_edge else None]
     del x, H, D
@@ -1740,7 +1448,7 @@ def batched_states(layers, interval) -> dict:
     x = np.tile([lo, hi], B)
     batch = {"gid": np.repeat(np.arange(B), 2), "unsure": np.zeros(B, dtype=bool), "cancelled": False}
     state = [x, x[:, None].copy(), np.ones((2 * B + 1, 1)), np.zeros(2 * B, dtype=bool)]
-    cert = _Cert(x)
+    cert = Certificate(x)
     max_slope, dead = np.zeros((B, L)), np.zeros((B, L - 1), dtype=np.int64)
     for j, (A, b) in enumerate(layers[:-1]):
         def stats(z, slope, j=j):                 # read before the ReLU, without copies

@@ -47,7 +47,7 @@ def test_dir_lists_the_modules_and_reexports():
         nnlib.nonexistent
 
 
-@pytest.mark.parametrize("name", MODULES + ["_validate"])
+@pytest.mark.parametrize("name", MODULES + ["_validate", "_dyadic"])
 def test_every_module_has_a_complete_all(name):
     module = importlib.import_module(f"nnlib.{name}")
     assert isinstance(module.__all__, list) and module.__all__

@@ -6,7 +6,7 @@ import pytest
 
 import nnlib
 
-MODULES = ["nnlib", "nnlib._validate"] + [f"nnlib.{m}" for m in nnlib._MODULES]
+MODULES = ["nnlib", "nnlib._validate", "nnlib._dyadic"] + [f"nnlib.{m}" for m in nnlib._MODULES]
 
 
 @pytest.mark.parametrize("name", MODULES)

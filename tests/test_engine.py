@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+import nnlib._dyadic as _dyadic
 import nnlib.pieces as pieces
 from nnlib import ReLUNetwork
 from nnlib.constructions import sawtooth
@@ -426,7 +427,7 @@ def _oracle_quantum(v) -> int:
     """Smallest q with v 2^q an integer, in rational arithmetic (the certificate's 'quantum')."""
     f = Fraction(float(v))
     if f == 0:
-        return pieces._NOQ
+        return _dyadic.NOQ
     q = 0
     while (f * 2**q).denominator != 1:
         q += 1
@@ -442,10 +443,10 @@ def test_quanta_of_floats_match_rational_arithmetic():
     v = rng.integers(-2**20, 2**20, 300) * np.exp2(rng.integers(-1000, 1000, 300).astype(float))
     v = np.concatenate([v, [0.0, 5e-324, -5e-324, 2.0**1023, 0.75, -3.0, 1e300, 1 / 3]])
     want = [_oracle_quantum(x) for x in v]
-    assert pieces._quanta(v).tolist() == want
-    assert [pieces._quantum_of(float(x)) for x in v] == want
-    assert pieces._quantum(v) == max(want)
-    assert pieces._quantum(np.zeros(3)) == pieces._NOQ
+    assert _dyadic.quanta(v).tolist() == want
+    assert [_dyadic.quantum_of(float(x)) for x in v] == want
+    assert _dyadic.quantum(v) == max(want)
+    assert _dyadic.quantum(np.zeros(3)) == _dyadic.NOQ
 
 
 def test_rooms_are_bound_times_two_to_the_q_and_fit_below_two_to_52():
@@ -454,16 +455,16 @@ def test_rooms_are_bound_times_two_to_the_q_and_fit_below_two_to_52():
     rng = np.random.default_rng(6)
     bounds = np.concatenate([rng.random(200) * np.exp2(rng.integers(-60, 80, 200).astype(float)),
                              [0.0, 2.0**52, np.nextafter(2.0**52, 0), 2.0**40]])
-    qs = np.concatenate([rng.integers(-40, 60, 200), [pieces._NOQ, 0, 0, 12]])
+    qs = np.concatenate([rng.integers(-40, 60, 200), [_dyadic.NOQ, 0, 0, 12]])
     for bd, q in zip(bounds, qs):
         want = Fraction(float(bd)) * Fraction(2) ** int(q) < 2**52
-        assert (pieces._rooms(np.array([[bd]]), np.array([[q]]))[0][0] < 2**52) == want == pieces._fits(float(bd), int(q))
-    rooms, qmax = pieces._rooms(np.stack([bounds, bounds[::-1]]), np.stack([qs, qs[::-1]]))
+        assert (_dyadic.rooms(np.array([[bd]]), np.array([[q]]))[0][0] < 2**52) == want == _dyadic.fits(float(bd), int(q))
+    rooms, qmax = _dyadic.rooms(np.stack([bounds, bounds[::-1]]), np.stack([qs, qs[::-1]]))
     want = max(float(Fraction(float(b)) * Fraction(2) ** int(q)) for b, q in zip(bounds, qs))
     assert rooms == [want, want] and qmax == [int(qs.max())] * 2
     for bad in (np.inf, np.nan):
-        assert not pieces._rooms(np.array([[1.0, bad]]), np.array([[0, 0]]))[0][0] < 2**52
-    assert pieces._rooms(np.array([[0.0, 1.0]]), np.array([[1075, 0]]))[0] == [math.inf]
+        assert not _dyadic.rooms(np.array([[1.0, bad]]), np.array([[0, 0]]))[0][0] < 2**52
+    assert _dyadic.rooms(np.array([[0.0, 1.0]]), np.array([[1075, 0]]))[0] == [math.inf]
 
 
 def test_weight_data_cache_is_by_content_and_read_only():
@@ -471,35 +472,35 @@ def test_weight_data_cache_is_by_content_and_read_only():
     changed entry gets its own, and the shared arrays cannot be written."""
     A = np.array([[2.0, -4.0, 2.0]] * 3)
     b = np.array([0.0, -0.5, -1.0])
-    w1 = pieces._weights(A, b)
-    assert w1 is pieces._weights(A.copy(), b.copy())
+    w1 = _dyadic.cached_weight_data(A, b)
+    assert w1 is _dyadic.cached_weight_data(A.copy(), b.copy())
     A2 = A.copy()
     A2[2, 2] = 2.25
-    w2 = pieces._weights(A2, b)
+    w2 = _dyadic.cached_weight_data(A2, b)
     assert w2 is not w1 and w2[0][2, 2] == 2 and w1[0][2, 2] == -1     # quanta of 2.25 and 2
     b2 = b.copy()
     b2[0] = 0.125
-    assert pieces._weights(A, b2)[1][0, 0] == 3 and w1[1][0, 0] == pieces._NOQ  # a changed bias
-    assert pieces._weights(A + 0.1, b) is None                           # not few-bit weights
+    assert _dyadic.cached_weight_data(A, b2)[1][0, 0] == 3 and w1[1][0, 0] == _dyadic.NOQ  # a changed bias
+    assert _dyadic.cached_weight_data(A + 0.1, b) is None                           # not few-bit weights
     with pytest.raises(ValueError):
         w1[2][0, 0] = 1.0
 
 
 def test_certificate_knot_test_is_the_fits_test_of_the_segment_differences():
-    """``_Cert.knots`` keeps the certificate iff ``|z0 - z1| <= 2 zb`` fits at quanta ``qz + qt``
+    """``Certificate.knots`` keeps the certificate iff ``|z0 - z1| <= 2 zb`` fits at quanta ``qz + qt``
     (with ``t`` a multiple of ``2^-qt``): checked against :func:`_fits` on the doubled bounds
     over random states, on both sides of the boundary."""
     rng = np.random.default_rng(7)
     seen = set()
     for _ in range(400):
-        cert = pieces._Cert(np.array([0.0, 1.0]))
+        cert = _dyadic.Certificate(np.array([0.0, 1.0]))
         cert._start()
         qZ = rng.integers(-5, 30, 3)
         Zb = rng.random(3) * np.exp2(rng.integers(0, 40, 3).astype(float))
-        (cert.zroom,), (cert.zqmax,) = pieces._rooms(Zb[None], qZ[None])
+        (cert.zroom,), (cert.zqmax,) = _dyadic.rooms(Zb[None], qZ[None])
         qt = int(rng.integers(1, 12))
         t = np.full(5, 1.0 - 2.0**-qt)                   # quantum qt
-        want = all(pieces._fits(float(2 * z), int(q + qt)) for z, q in zip(Zb, qZ))
+        want = all(_dyadic.fits(float(2 * z), int(q + qt)) for z, q in zip(Zb, qZ))
         assert cert.knots(t) == want
         seen.add(want)
     assert seen == {True, False}
@@ -589,9 +590,9 @@ def test_exact_slope_at_a_point_matches_fractions(scale):
     for _ in range(20):
         net = random_network([1, 4, 5, 1], seed=rng, bias_std=0.5)
         net = ReLUNetwork([(A * scale, b * scale) for A, b in net.layers[:1]] + list(net.layers[1:]))
-        ints = [(pieces._dyadic_ints(A), pieces._dyadic_ints(b)) for A, b in net.layers]
+        ints = [(_dyadic.dyadic_ints(A), _dyadic.dyadic_ints(b)) for A, b in net.layers]
         for p in rng.standard_normal(5):
-            got, want = pieces._exact_slope_at(ints, float(p)), _fraction_slope_at(net, float(p))
+            got, want = _dyadic.exact_slope_at(ints, float(p)), _fraction_slope_at(net, float(p))
             assert (got is None) == (want is None)
             if want is not None:
                 assert Fraction(got[0], 2**got[1]) == want
@@ -603,7 +604,7 @@ def test_dyadic_integers_are_exact_at_every_scale():
     rng = np.random.default_rng(10)
     for a in (rng.standard_normal(50), np.array([1e300, -1e-300, 5e-324, 0.0, 3.0, -0.375]),
               rng.standard_normal(30) * np.exp2(rng.integers(-1000, 1000, 30).astype(float))):
-        I, q = pieces._dyadic_ints(a)
+        I, q = _dyadic.dyadic_ints(a)
         assert q >= 0 and all(isinstance(v, int) for v in I)
         assert [Fraction(int(v), 2**q) for v in I] == [Fraction(float(v)) for v in a]
 
@@ -752,7 +753,7 @@ def test_certificate_bounds_and_quanta_hold_on_every_certified_layer(monkeypatch
     'qt not carried to the next layer's quanta'."""
     claims = []
 
-    class Spy(pieces._Cert):
+    class Spy(_dyadic.Certificate):
         depth = 0
 
         def layer(self, *args):
@@ -763,7 +764,7 @@ def test_certificate_bounds_and_quanta_hold_on_every_certified_layer(monkeypatch
             claims[-1][self.depth] = (self.qz[0] + max(self.qt, 0), self.qz[1], self.zb.copy())
             super().done()
 
-    monkeypatch.setattr(pieces, "_Cert", Spy)
+    monkeypatch.setattr(pieces, "Certificate", Spy)
     rng = np.random.default_rng(11)
     nets = [(sawtooth(5), (0.0, 1.0)), (sawtooth(4), (-3.0, 2.0)), (sawtooth(3), None)]
     nets += [(_random_net(rng, dyadic=True, scale=s), iv) for s in (1.0, 8.0) for iv in ((-1.5, 2.25), None)
