@@ -340,7 +340,7 @@ def report(info, args, rand, saw, rel, rel_msg, wall):
         L.append(f"* Issue 10's goal for the new engine (≤ {ISSUE10_NS:g} ns/piece at k = 24, goal 60) was set on the "
                  "machine of the table before it (76 ns there after the change, 2026-12-02 14:04 UTC, AMD EPYC); "
                  f"this run: {ns:.0f} ns/piece, **{'met' if ns <= ISSUE10_NS else 'not met on this machine'}**. "
-                 "Times per piece differ by machine up to 2× for the same code (memory-bound passes); the "
+                 "Times per piece differ between machines by 2× or more for the same code (memory-bound passes); the "
                  "machine-independent form of that goal, the new engine against the old one side by side at "
                  "k = 24, is in `engine.md`.")
         L.append("* The sawtooth here is the 3-ReLU hat composed (width 3, exact on all of ℝ); the baseline used "
