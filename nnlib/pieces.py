@@ -630,10 +630,11 @@ def _cancelled_slopes(D, DZ, A, batch) -> bool:
         return False
     rows = _ANY(zero, axis=1).nonzero()[0]
     del zero
-    rows = rows[_ANY(D[rows], axis=1)]
-    if not rows.shape[0]:
+    Dr = D[rows]
+    keep = _ANY(Dr, axis=1)                       # (rows of D all 0 give exact zeros)
+    if not keep.any():
         return False
-    Dn = (D[rows] != 0) * 1.0
+    rows, Dn = rows[keep], (Dr[keep] != 0) * 1.0
     if batch is None:
         nz = Dn @ (A != 0).T
     else:                                         # row k is a segment of the network of knot k
