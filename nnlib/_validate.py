@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["as_real_array", "as_points", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
+__all__ = ["as_real_array", "as_float_array", "as_points", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
            "check_network", "check_seed", "as_generator", "check_generator", "check_format", "check_choice",
            "check_callables", "check_callable"]
 
@@ -40,6 +40,17 @@ def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: b
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     return arr
+
+
+def as_float_array(value, name: str, ndim: int | None = None) -> np.ndarray:
+    """Like :func:`as_real_array`, but a float32 array stays float32 (everything else becomes float64)."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        if ndim is not None and value.ndim != ndim:
+            raise ValueError(f"{name} must be {ndim}-dimensional, got shape {value.shape}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} has non-finite entries (nan or inf)")
+        return value
+    return as_real_array(value, name, ndim)
 
 
 def as_points(x, dim: int, name: str = "x") -> tuple[np.ndarray, bool]:

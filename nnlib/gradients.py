@@ -4,6 +4,8 @@ Chapter 3, "Floating point and backpropagation" ({prf:ref}`alg-backpropagation`)
 simulated low precision (:func:`nnlib.precision.simulated`) are compared with these references:
 float64 is within ~1e-16 of the truth for the book's networks; ``exact=True`` removes even that doubt
 for small networks, since every float is a rational number and backpropagation only adds and multiplies.
+:func:`float_backprop` computes the gradient in real float32 or float64 arithmetic with every sum in a
+fixed order: the rounding error it shows is the same on every CPU.
 """
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._validate import as_points, as_real_array, check_choice, check_flag, check_network
+from ._validate import as_points, as_real_array, check_choice, check_flag, check_format, check_network
+from .precision import FLOAT32, FLOAT64, fixed_order_matmul
 
-__all__ = ["reference_gradient", "loss_sharpness"]
+__all__ = ["reference_gradient", "float_backprop", "loss_sharpness"]
 
 _LOSSES = ("mse", "sse")
 
@@ -33,26 +36,29 @@ def _data(net, x, y):
     return x, y
 
 
-def _backprop_numpy(layers, x, y, scale, zero):
-    """Backpropagation with numpy arrays of any element type (float64, Fraction, mpmath ``mpf``).
+def _backprop_numpy(layers, x, y, scale, zero, matmul=np.matmul):
+    """Backpropagation with numpy arrays of any element type (float64, float32, Fraction, mpmath ``mpf``).
 
     Shapes: ``x`` (n, N_0), ``y`` (n, N_L), ``A_j`` (N_j, N_{j-1}), ``b_j`` (N_j,). ``scale`` is the
-    factor of ``dL/dz_L = scale · (z_L - y)``; ``zero`` the zero of the element type.
+    factor of ``dL/dz_L = scale · (z_L - y)``; ``zero`` the zero of the element type. ``matmul`` forms
+    every product, and the sums over the batch too (as a product with a row of ones) unless it is
+    ``np.matmul``. Returns the output ``z_L`` and the ``(grad_A, grad_b)`` pairs.
     """
     hs, zs = [x], []
     for j, (A, b) in enumerate(layers):
-        z = hs[-1] @ A.T + b
+        z = matmul(hs[-1], A.T) + b
         zs.append(z)
         if j < len(layers) - 1:
             hs.append(np.where(z > 0, z, zero))
     g = (zs[-1] - y) * scale                      # dL/dz_L, shape (n, N_L)
+    ones = np.ones((1, x.shape[0]), dtype=x.dtype)
     grads = []
     for j in range(len(layers) - 1, -1, -1):
-        grads.append((g.T @ hs[j], g.sum(axis=0)))
+        grads.append((matmul(g.T, hs[j]), g.sum(axis=0) if matmul is np.matmul else matmul(ones, g)[0]))
         if j > 0:
             # ϱ'(z) = [z > 0]: the derivative at 0 is taken as 0, as torch's ReLU backward does
-            g = np.where(zs[j - 1] > 0, g @ layers[j][0], zero)
-    return grads[::-1]
+            g = np.where(zs[j - 1] > 0, matmul(g, layers[j][0]), zero)
+    return zs[-1], grads[::-1]
 
 
 def _backprop_flint(layers, x, y, scale):
@@ -188,11 +194,68 @@ def reference_gradient(net, x, y, *, loss: str = "mse", exact: bool = False, bac
     scale = Fraction(2, n * n_out) if loss == "mse" else Fraction(1)
     layers = net.layers
     if not exact:
-        return tuple(_backprop_numpy(layers, x, y, float(scale), 0.0))
+        return tuple(_backprop_numpy(layers, x, y, float(scale), 0.0)[1])
     if backend == "flint" or backend == "auto" and _flint_available():
         return tuple(_backprop_flint(layers, x, y, scale))   # ImportError if flint is missing
     frac_layers = [(_as_fractions(A), _as_fractions(b)) for A, b in layers]
-    return tuple(_backprop_numpy(frac_layers, _as_fractions(x), _as_fractions(y), scale, Fraction(0)))
+    return tuple(_backprop_numpy(frac_layers, _as_fractions(x), _as_fractions(y), scale, Fraction(0))[1])
+
+
+def float_backprop(net, x, y, fmt="float32", *, loss: str = "mse"):
+    """Output and loss gradient of ``net`` computed in IEEE float32 or float64, in a fixed order.
+
+    Chapter 3, "Floating point and backpropagation": {prf:ref}`alg-backpropagation` run in floating
+    point, with the standard model {prf:ref}`def-standard-model` applied to every single operation.
+    Parameters and data are rounded to ``fmt`` first; every matrix product is
+    :func:`nnlib.precision.fixed_order_matmul` and every sum over the batch is taken left to right.
+    So the result is the same on every CPU, unlike a torch or numpy computation, whose BLAS picks the
+    summation order (and hence the last bits) by the machine. Compare with
+    :func:`reference_gradient` (``exact=True``) to measure the rounding error.
+
+    Parameters
+    ----------
+    net : ReLUNetwork
+    x, y : array_like
+        Inputs and targets, as in :func:`reference_gradient`.
+    fmt : Format or str, default "float32"
+        ``FLOAT32`` or ``FLOAT64`` (for other formats, see :func:`nnlib.precision.simulated`).
+    loss : {"mse", "sse"}, keyword-only
+        As in :func:`reference_gradient`.
+
+    Returns
+    -------
+    output : numpy.ndarray, shape ``(n, N_L)``
+        ``R(Φ)(x)`` as computed, in ``fmt``'s dtype.
+    grads : tuple of (grad_A, grad_b) pairs
+        Same structure as ``net.layers``, in ``fmt``'s dtype.
+
+    Raises
+    ------
+    TypeError
+        ``net`` is not a ReLUNetwork, ``fmt`` not a Format or name, ``x``/``y`` not real arrays.
+    ValueError
+        ``fmt`` neither float32 nor float64; wrong shapes, ``n == 0``, non-finite data, unknown ``loss``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnlib import ReLUNetwork
+    >>> net = ReLUNetwork([(np.array([[2.0]]), np.array([0.0])), (np.array([[1.0]]), np.array([0.0]))])
+    >>> out, ((gA1, gb1), (gA2, gb2)) = float_backprop(net, [1.0], [0.0], "float32", loss="sse")
+    >>> out.dtype, float(gA1[0, 0]), float(gA2[0, 0])      # as in reference_gradient's example
+    (dtype('float32'), 2.0, 4.0)
+    """
+    check_network(net)
+    fmt = check_format(fmt)
+    if fmt not in (FLOAT32, FLOAT64):
+        raise ValueError(f"fmt must be float32 or float64, got {fmt.name}; for other formats use nnlib.precision.simulated")
+    loss = check_choice(loss, "loss", _LOSSES)
+    x, y = _data(net, x, y)
+    dtype = np.float32 if fmt == FLOAT32 else np.float64
+    scale = dtype(2 / (x.shape[0] * net.widths[-1]) if loss == "mse" else 1.0)   # rounded once into fmt
+    layers = [(A.astype(dtype), b.astype(dtype)) for A, b in net.layers]
+    out, grads = _backprop_numpy(layers, x.astype(dtype), y.astype(dtype), scale, dtype(0), fixed_order_matmul)
+    return out, tuple(grads)
 
 
 def loss_sharpness(net, x, y) -> float:

@@ -15,7 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import as_generator, as_points, as_real_array, check_int, check_network, check_positive
+from ._validate import as_generator, as_points, as_real_array, check_flag, check_int, check_network, check_positive
+from .precision import fixed_order_matmul
 
 __all__ = ["ReLUNetwork", "compose", "random_network"]
 
@@ -109,13 +110,16 @@ class ReLUNetwork:
     def _as_input(self, x) -> tuple[np.ndarray, bool]:
         return as_points(x, self.widths[0], "x")
 
-    def pre_activations(self, x) -> list:
+    def pre_activations(self, x, *, fixed_order: bool = False) -> list:
         """Pre-activations ``z^(j) = A_j x^(j-1) + b_j`` of every layer at the points ``x``.
 
         Parameters
         ----------
         x : array_like, shape ``(n, N_0)``, or ``(n,)`` when ``N_0 == 1``
             Input points (real, finite).
+        fixed_order : bool, default False, keyword-only
+            ``True``: the products ``A_j x`` by :func:`nnlib.precision.fixed_order_matmul`, the same bits
+            on every CPU (slower); ``False``: numpy's BLAS, whose last bits depend on the CPU.
 
         Returns
         -------
@@ -123,19 +127,22 @@ class ReLUNetwork:
             ``L`` float64 arrays; entry ``j-1`` has shape ``(n, N_j)``. The last is the output.
         """
         h, _ = self._as_input(x)
+        matmul = fixed_order_matmul if check_flag(fixed_order, "fixed_order") else np.matmul
         out = []
-        for j, (A, b) in enumerate(self._layers, start=1):
-            z = h @ A.T + b
+        for A, b in self._layers:
+            z = matmul(h, A.T) + b
             out.append(z)
             h = np.maximum(z, 0.0)
         return out
 
-    def __call__(self, x) -> np.ndarray:
+    def __call__(self, x, *, fixed_order: bool = False) -> np.ndarray:
         """The realisation ``R(Φ)(x)``.
 
         Parameters
         ----------
         x : array_like, shape ``(n, N_0)``, or ``(n,)`` / scalar when ``N_0 == 1``
+        fixed_order : bool, default False, keyword-only
+            As in :meth:`pre_activations`: ``True`` gives the same bits on every CPU.
 
         Returns
         -------
@@ -143,7 +150,7 @@ class ReLUNetwork:
             Shape ``(n,)`` if ``N_0 == N_L == 1`` and ``x`` was 1-D or scalar, else ``(n, N_L)``.
         """
         _, flat = self._as_input(x)
-        y = self.pre_activations(x)[-1]
+        y = self.pre_activations(x, fixed_order=fixed_order)[-1]
         if flat and y.shape[1] == 1:
             return y[:, 0]
         return y

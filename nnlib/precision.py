@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_choice, check_flag, check_format, check_generator, check_int
+from ._validate import as_float_array, check_choice, check_flag, check_format, check_generator, check_int
 
 __all__ = [
     "Format", "FLOAT64", "FLOAT32", "BFLOAT16", "FLOAT16", "FLOAT8_E5M2", "FLOAT8_E4M3",
-    "FORMATS", "round_to", "simulated",
+    "FORMATS", "round_to", "simulated", "fixed_order_matmul",
 ]
 
 _EXP_MASK = 0x7FF0000000000000  # the 11 exponent bits of a float64
@@ -377,6 +377,54 @@ def _quantizer(rounder):
             return rounder(grad)
 
     return Q.apply
+
+
+def fixed_order_matmul(A, B) -> np.ndarray:
+    """``A @ B`` with every entry summed left to right, one rounding per product and per addition.
+
+    Chapter 3, "Floating point and backpropagation" ({prf:ref}`def-standard-model`): entry ``(i, j)`` is
+    ``fl(…fl(fl(a_i1 b_1j) + fl(a_i2 b_2j)) + … + fl(a_iK b_Kj))`` in the arrays' own precision (float32
+    or float64), with no fused multiply-add. A BLAS library (numpy's OpenBLAS, torch's MKL) picks the
+    summation order, the blocking and the use of fused multiply-adds by the CPU it runs on, so the last
+    bits of its products differ from machine to machine; this product gives the same bits on every
+    CPU. The book uses it where a committed number must be reproducible anywhere (the gradients of
+    :func:`nnlib.gradients.float_backprop`, the ``sup_error`` of the Chapter 5 study). Costs ``K`` numpy
+    operations on ``(m, n)`` arrays: for the book's widths, not for large matrices.
+
+    Parameters
+    ----------
+    A : numpy.ndarray, shape ``(m, K)``
+    B : numpy.ndarray, shape ``(K, n)``
+        Real and finite; both float32 (float32 arithmetic) or otherwise converted to float64.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(m, n)``, float32 or float64
+
+    Raises
+    ------
+    TypeError
+        Non-real input, or one float32 and one other array.
+    ValueError
+        Not 2-D, non-finite entries, ``K == 0`` or inner dimensions that differ.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 2.0**-53, 2.0**-53]])
+    >>> float(fixed_order_matmul(a, np.ones((3, 1)))[0, 0])        # (1 + u) + u: each sum rounds to 1
+    1.0
+    >>> float(fixed_order_matmul(a[:, ::-1], np.ones((3, 1)))[0, 0]) == 1 + 2.0**-52   # (u + u) + 1
+    True
+    """
+    A, B = as_float_array(A, "A", ndim=2), as_float_array(B, "B", ndim=2)
+    if A.dtype != B.dtype:
+        raise TypeError(f"A and B must have the same dtype (both float32, or both float64), got {A.dtype} and {B.dtype}")
+    if A.shape[1] != B.shape[0] or A.shape[1] == 0:
+        raise ValueError(f"A has shape {A.shape} and B has shape {B.shape}: need A (m, K), B (K, n), K >= 1")
+    out = A[:, :1] * B[:1, :]
+    for k in range(1, A.shape[1]):
+        out = out + A[:, k:k + 1] * B[k:k + 1, :]
+    return out
 
 
 @functools.lru_cache(maxsize=None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnlib import ReLUNetwork
-from nnlib.gradients import _flint_available, reference_gradient
+from nnlib.gradients import _flint_available, float_backprop, reference_gradient
 from nnlib.networks import random_network
 
 needs_flint = pytest.mark.skipif(not _flint_available(), reason="python-flint not installed")
@@ -204,3 +204,85 @@ def test_loss_sharpness_bad_input():
         loss_sharpness(net, [0.0, 1.0], [0.0])
     with pytest.raises(ValueError, match="x"):
         loss_sharpness(net, [[0.0, 1.0]], [0.0])
+
+
+def _scalar_backprop(net, x, y, scalar):
+    """Backpropagation (mse) by scalar loops in one precision: every sum left to right, one rounding per operation."""
+    layers = [([[scalar(a) for a in row] for row in A], [scalar(v) for v in b]) for A, b in net.layers]
+    n = len(x)
+    hs, zs = [[[scalar(v) for v in point] for point in x]], []
+    for j, (A, b) in enumerate(layers):
+        z = []
+        for h in hs[-1]:
+            zk = []
+            for row, bias in zip(A, b):
+                acc = row[0] * h[0]
+                for a, v in zip(row[1:], h[1:]):
+                    acc = acc + a * v
+                zk.append(acc + bias)
+            z.append(zk)
+        zs.append(z)
+        hs.append([[v if v > 0 else scalar(0) for v in zk] for zk in z])
+    scale = scalar(2 / (n * len(y[0])))
+    g = [[(v - scalar(t)) * scale for v, t in zip(zk, yk)] for zk, yk in zip(zs[-1], y)]
+    grads = []
+    for j in range(len(layers) - 1, -1, -1):
+        A = layers[j][0]
+        gA = [[None] * len(A[0]) for _ in A]
+        for r in range(len(A)):
+            for c in range(len(A[0])):
+                acc = g[0][r] * hs[j][0][c]
+                for k in range(1, n):
+                    acc = acc + g[k][r] * hs[j][k][c]
+                gA[r][c] = acc
+        gb = []
+        for r in range(len(A)):
+            acc = scalar(1) * g[0][r]
+            for k in range(1, n):
+                acc = acc + scalar(1) * g[k][r]
+            gb.append(acc)
+        grads.append((gA, gb))
+        if j > 0:
+            new = []
+            for k in range(n):
+                row = []
+                for c in range(len(A[0])):
+                    acc = g[k][0] * A[0][c]
+                    for r in range(1, len(A)):
+                        acc = acc + g[k][r] * A[r][c]
+                    row.append(acc if zs[j - 1][k][c] > 0 else scalar(0))
+                new.append(row)
+            g = new
+    return [[v for v in zk] for zk in zs[-1]], grads[::-1]
+
+
+@pytest.mark.parametrize("fmt, scalar", [("float32", np.float32), ("float64", float)])
+def test_float_backprop_is_backpropagation_with_one_rounding_per_operation(fmt, scalar):
+    net = random_network([1, 5, 4, 2], seed=8)
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-1, 1, (20, 1)), rng.uniform(-1, 1, (20, 2))   # n >= 8: numpy would sum pairwise
+    out, grads = float_backprop(net, x, y, fmt)
+    exp_out, exp_grads = _scalar_backprop(net, x, y, scalar)
+    dtype = np.float32 if fmt == "float32" else np.float64
+    assert out.dtype == dtype and out.tobytes() == np.array(exp_out, dtype).tobytes()
+    for (gA, gb), (eA, eb) in zip(grads, exp_grads):
+        assert gA.dtype == gb.dtype == dtype
+        assert gA.tobytes() == np.array(eA, dtype).tobytes() and gb.tobytes() == np.array(eb, dtype).tobytes()
+    # and it is the gradient: within a few hundred u of the exact one
+    exact = reference_gradient(net, x, y, exact=True)
+    u = 2.0 ** -24 if fmt == "float32" else 2.0 ** -53
+    for (gA, gb), (xA, xb) in zip(grads, exact):
+        for got, want in ((gA, xA.astype(float)), (gb, xb.astype(float))):
+            assert np.linalg.norm(got - want) <= 200 * u * np.linalg.norm(want)
+
+
+def test_float_backprop_bad_input():
+    net = random_network([1, 3, 1], seed=0)
+    with pytest.raises(ValueError, match="fmt must be float32 or float64, got bfloat16"):
+        float_backprop(net, [0.5], [0.0], "bfloat16")
+    with pytest.raises(TypeError, match="net"):
+        float_backprop("net", [0.5], [0.0])
+    with pytest.raises(ValueError, match="y must have shape"):
+        float_backprop(net, [0.5, 0.2], [0.0])
+    with pytest.raises(ValueError, match="loss"):
+        float_backprop(net, [0.5], [0.0], loss="l1")

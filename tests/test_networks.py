@@ -147,3 +147,26 @@ def test_invalid_layers_raise_naming_layer_and_argument(layers, error, message):
 def test_invalid_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_fixed_order_evaluation_is_the_left_to_right_sum():
+    # Oracle: Python floats, one rounding per operation, each sum from left to right, then + b.
+    net = random_network([2, 9, 9, 1], seed=11)
+    x = np.random.default_rng(3).standard_normal((40, 2)) * 1e3
+    expected = []
+    for point in x:
+        h = [float(v) for v in point]
+        for j, (A, b) in enumerate(net.layers):
+            z = []
+            for row, bias in zip(A, b):
+                acc = float(row[0]) * h[0]
+                for a, v in zip(row[1:], h[1:]):
+                    acc = acc + float(a) * v
+                z.append(acc + float(bias))
+            h = z if j == net.depth - 1 else [max(v, 0.0) for v in z]
+        expected.append(h[0])
+    got = net(x, fixed_order=True)[:, 0]
+    assert got.tobytes() == np.array(expected).tobytes()
+    assert np.allclose(got, net(x)[:, 0], rtol=1e-12, atol=1e-9)
+    with pytest.raises(TypeError, match="fixed_order"):
+        net(x, fixed_order="yes")

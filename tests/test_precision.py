@@ -13,8 +13,8 @@ import torch
 from gfloat.formats import format_info_bfloat16, format_info_binary16, format_info_ocp_e4m3, format_info_ocp_e5m2
 from gfloat.types import Domain, FormatInfo
 
-from nnlib.precision import (BFLOAT16, FLOAT8_E4M3, FLOAT8_E5M2, FLOAT16, FLOAT32, FLOAT64, Format, round_to,
-                             simulated)
+from nnlib.precision import (BFLOAT16, FLOAT8_E4M3, FLOAT8_E5M2, FLOAT16, FLOAT32, FLOAT64, Format,
+                             fixed_order_matmul, round_to, simulated)
 
 NATIVE = {FLOAT16: torch.float16, BFLOAT16: torch.bfloat16, FLOAT8_E5M2: torch.float8_e5m2,
           FLOAT8_E4M3: torch.float8_e4m3fn}
@@ -527,3 +527,41 @@ def test_read_only_arrays_round_without_warnings(dtype, method):
     with np.errstate(over="ignore"):                  # -70000 overflows to -inf, as it should
         assert np.array_equal(s.astype(np.float16).astype(dtype), s)     # stochastic results are float16 numbers
     assert s[-1] == 3.0 and s[3] == -np.inf
+
+# ----------------------------------------------------------------------------- fixed_order_matmul
+def _wide_range(rng, shape, dtype):
+    """Entries of both signs over 2^-20 .. 2^20: sums whose value depends on the order of the additions."""
+    return (rng.standard_normal(shape) * 2.0 ** rng.integers(-20, 21, shape)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fixed_order_matmul_sums_left_to_right(dtype):
+    # Oracle: scalar loops, one IEEE rounding per operation (numpy float32 scalars / Python floats).
+    rng = np.random.default_rng(5)
+    A, B = _wide_range(rng, (7, 30), dtype), _wide_range(rng, (30, 6), dtype)
+    scalar = np.float32 if dtype == np.float32 else float
+    expected = np.empty((7, 6), dtype)
+    for i in range(7):
+        for j in range(6):
+            acc = scalar(A[i, 0]) * scalar(B[0, j])
+            for k in range(1, 30):
+                acc = acc + scalar(A[i, k]) * scalar(B[k, j])
+            expected[i, j] = acc
+    got = fixed_order_matmul(A, B)
+    assert got.dtype == dtype and got.tobytes() == expected.tobytes()
+    # the order matters for these entries, so the test would see another order
+    assert fixed_order_matmul(A[:, ::-1], B[::-1]).tobytes() != expected.tobytes()
+
+
+def test_fixed_order_matmul_bad_input():
+    a32, a64 = np.ones((2, 3), np.float32), np.ones((3, 2))
+    with pytest.raises(TypeError, match="same dtype"):
+        fixed_order_matmul(a32, a64)
+    with pytest.raises(ValueError, match="A has shape"):
+        fixed_order_matmul(a64, a64)
+    with pytest.raises(ValueError, match="B must be 2-dimensional"):
+        fixed_order_matmul(a64.T, np.ones(3))
+    with pytest.raises(ValueError, match="A has non-finite"):
+        fixed_order_matmul(np.array([[np.inf]], np.float32), np.ones((1, 1), np.float32))
+    with pytest.raises(TypeError, match="A must have a real"):
+        fixed_order_matmul(np.ones((1, 1), bool), np.ones((1, 1)))
