@@ -224,7 +224,7 @@ def _summarise(cfg: Config, net, res, seconds: float) -> dict:
         (a + 1) * b for a, b in zip(cfg.widths[:-1], cfg.widths[1:]))))
     row.update(
         final_loss=res.final_loss,
-        sup_error=float(np.max(np.abs(res.final_network(xs) - TARGETS[cfg.target](xs)))),
+        sup_error=float(np.max(np.abs(res.final_network(xs, fixed_order=True) - TARGETS[cfg.target](xs)))),
         initial_pieces=int(res.pieces[0]) if res.pieces.size else count_pieces(net, INTERVAL),
         final_pieces=final["pieces"],
         max_pieces=int(max(res.pieces.max(initial=0), final["pieces"])),
@@ -288,7 +288,8 @@ def run_config(cfg: Config) -> dict:
     """Train one configuration and summarise it as a flat dict (one table row): ``run_batch([cfg])[0]``.
 
     Columns besides the config fields: ``parameters`` (weights and biases), ``final_loss``,
-    ``sup_error`` (``max |R(x) - f(x)|`` on :data:`SUP_GRID` equispaced points of :data:`INTERVAL`),
+    ``sup_error`` (``max |R(x) - f(x)|`` on :data:`SUP_GRID` equispaced points of :data:`INTERVAL`,
+    ``R`` evaluated with ``fixed_order=True``: the same bits on every CPU),
     ``initial_pieces``, ``final_pieces``, ``max_pieces``, ``final_regions``, ``max_regions`` (exact,
     on ``[-1, 1]``), ``telgarsky_bound``, ``max_slope`` (Assumption (B): ``max |∂z_{j,i}/∂x|`` over
     all layers and records), ``zero_update_fraction`` (hidden bias updates that are exactly 0),

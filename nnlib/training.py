@@ -348,6 +348,8 @@ class _Optimizer:
 
     def _steps(self, grads):
         """The unperturbed, unrounded updates ``Δp`` of all parameters (``W_1 … W_L, b_1 … b_L``)."""
+        import torch
+
         s = self.s
         if s.optimizer != "adam":
             return [g * (-s.lr) for g in grads]
@@ -358,7 +360,9 @@ class _Optimizer:
         for k, g in enumerate(grads):
             self.m[k] = self.m[k] * b1 + g * (1 - b1)
             self.v[k] = self.v[k] * b2 + (g * g) * (1 - b2)
-            denom = self.v[k].sqrt() / sqrt_bc2 + self.ADAM_EPS
+            # numpy's sqrt is correctly rounded on every CPU; torch.sqrt goes through MKL's vector math,
+            # which is 1 ulp off for some inputs on some instruction sets (AVX-512) and not on others
+            denom = torch.from_numpy(np.sqrt(self.v[k].numpy())) / sqrt_bc2 + self.ADAM_EPS
             out.append((self.m[k] / denom) * (-s.lr / bc1))
         return out
 

@@ -2,7 +2,10 @@
 
 tests/test_experiments.py covers the grid, validation and the command line; here: the grouping of
 configurations into batches does not change any row, and a slice of the committed table
-chapters/data/ch5_study.csv, re-run now, equals the committed rows bit for bit.
+chapters/data/ch5_study.csv, re-run now, equals the committed rows bit for bit (``max_slope``, a product
+of BLAS calls in the counting engine, to 1e-13: BLAS rounds differently on different CPUs). Training
+and ``sup_error`` avoid the CPU-dependent kernels found so far: Adam takes numpy's correctly rounded
+sqrt (not MKL's), ``sup_error`` a fixed-order evaluation (not BLAS).
 """
 import ast
 import json
@@ -57,7 +60,7 @@ def test_sup_error_against_the_network_itself():
     res = train(random_network(cfg.widths, seed=4), x, x ** 2, steps=5, lr=0.05, seed=4, interval=(-1, 1),
                 record_every=5)
     xs = np.linspace(-1, 1, 4097)
-    assert row["sup_error"] == np.max(np.abs(res.final_network(xs) - xs ** 2))
+    assert row["sup_error"] == np.max(np.abs(res.final_network(xs, fixed_order=True) - xs ** 2))   # same on every CPU
     assert row["sup_error"] >= np.max(np.abs(res.final_network(x) - x ** 2))
 
 
@@ -113,7 +116,10 @@ def test_committed_rows_are_reproduced_bit_for_bit(where):
             if b is None:                                            # written as an empty field
                 assert pd.isna(a), col
                 continue
-            if isinstance(b, float) or isinstance(a, float):
+            if col == "max_slope":
+                # the engine's slopes are BLAS products (their last bits depend on the CPU); the counts are exact
+                assert b == pytest.approx(a, rel=1e-13, abs=0, nan_ok=True), col
+            elif isinstance(b, float) or isinstance(a, float):
                 assert np.float64(a).tobytes() == np.float64(b).tobytes() or (np.isnan(a) and np.isnan(b)), col
             else:
                 assert str(a) == str(b), col
