@@ -98,8 +98,8 @@ def environment(**extra) -> dict:
     Returns
     -------
     dict
-        nnlib, Python, numpy and torch versions, platform, machine, CPU count, torch threads and
-        the UTC date, plus ``extra``.
+        nnlib, Python, numpy and torch versions, platform, machine, CPU count, torch threads, the
+        ``MKL_CBWR`` setting (MKL's code path: see :func:`nnlib.stable.main`) and the UTC date, plus ``extra``.
     """
     import platform
     import sys
@@ -109,7 +109,7 @@ def environment(**extra) -> dict:
 
     return {"nnlib": sys.modules[__package__].__version__, "python": platform.python_version(), "numpy": np.__version__,
             "torch": torch.__version__, "platform": platform.platform(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "mkl_cbwr": os.environ.get("MKL_CBWR"),
             "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **extra}
 
 

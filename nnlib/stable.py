@@ -1180,7 +1180,7 @@ def write_study(out_dir, *, quick=False):
     """Run both studies and write ``ch7_swiss_roll.{csv,json}`` and ``ch7_float16.{csv,json}``.
 
     Serves Chapter 7, §7.6–§7.7: ``python -m nnlib.stable --out chapters/data`` (a few minutes on
-    two cores); ``--quick`` runs a small version (2 levels, 20 iterations, 2 seeds, depths 4 and 16)
+    two cores; the command line selects MKL's reproducible code path, see :func:`main`); ``--quick`` runs a small version (2 levels, 20 iterations, 2 seeds, depths 4 and 16)
     into another directory, for a smoke test.
 
     Parameters
@@ -1224,8 +1224,23 @@ def write_study(out_dir, *, quick=False):
 
 
 def main(argv=None):
-    """Command line: ``python -m nnlib.stable [--quick] --out DIR`` (see :func:`write_study`)."""
+    """Command line: ``python -m nnlib.stable [--quick] --out DIR`` (see :func:`write_study`).
+
+    Selects MKL's reproducible code path, ``MKL_CBWR=COMPATIBLE``, unless ``MKL_CBWR`` is already set,
+    before torch is loaded. MKL (torch's BLAS and vector math: the products and ``tanh`` of the layers,
+    the dot products of L-BFGS) otherwise picks its kernels by the CPU, and 100 L-BFGS iterations
+    amplify the last-bit differences into different final losses; this path gives the same bits on
+    every x86-64 CPU, so the committed tables can be re-run anywhere (``tests/test_stable_study.py``).
+    """
     import argparse
+    import os
+    import sys
+
+    if "torch" not in sys.modules:
+        os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+    import torch
+
+    torch.set_num_threads(1)   # as recorded (torch_threads_per_run=1): threads change the order of sums
 
     parser = argparse.ArgumentParser(prog="python -m nnlib.stable", description=write_study.__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="output directory (the book's is chapters/data)")
