@@ -12,13 +12,15 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["as_real_array", "as_float_array", "as_points", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
+__all__ = ["as_real_array", "as_points", "check_int", "check_real", "check_interval", "check_flag", "check_positive",
            "check_network", "check_seed", "as_generator", "check_generator", "check_format", "check_choice",
            "check_callables", "check_callable"]
 
 
-def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: bool = False) -> np.ndarray:
-    """Return ``value`` as a float64 array (complex128 for complex input with ``allow_complex``).
+def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: bool = False,
+                  keep_float32: bool = False) -> np.ndarray:
+    """Return ``value`` as a float64 array (complex128 for complex input with ``allow_complex``; a
+    float32 array stays float32 with ``keep_float32``).
 
     Accepts real integer and floating arrays (and nested lists of such numbers), and complex ones
     only with ``allow_complex=True``. Rejects booleans, strings and objects (and complex numbers by
@@ -36,21 +38,11 @@ def as_real_array(value, name: str, ndim: int | None = None, *, allow_complex: b
         raise TypeError(f"{name} must have a {kind} integer or floating dtype, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
+    if not (keep_float32 and arr.dtype == np.float32):
+        arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} has non-finite entries (nan or inf)")
     return arr
-
-
-def as_float_array(value, name: str, ndim: int | None = None) -> np.ndarray:
-    """Like :func:`as_real_array`, but a float32 array stays float32 (everything else becomes float64)."""
-    if isinstance(value, np.ndarray) and value.dtype == np.float32:
-        if ndim is not None and value.ndim != ndim:
-            raise ValueError(f"{name} must be {ndim}-dimensional, got shape {value.shape}")
-        if not np.isfinite(value).all():
-            raise ValueError(f"{name} has non-finite entries (nan or inf)")
-        return value
-    return as_real_array(value, name, ndim)
 
 
 def as_points(x, dim: int, name: str = "x") -> tuple[np.ndarray, bool]:

@@ -51,10 +51,10 @@ def _backprop_numpy(layers, x, y, scale, zero, matmul=np.matmul):
         if j < len(layers) - 1:
             hs.append(np.where(z > 0, z, zero))
     g = (zs[-1] - y) * scale                      # dL/dz_L, shape (n, N_L)
-    ones = np.ones((1, x.shape[0]), dtype=x.dtype)
+    ones = None if matmul is np.matmul else np.ones((1, x.shape[0]), dtype=x.dtype)
     grads = []
     for j in range(len(layers) - 1, -1, -1):
-        grads.append((matmul(g.T, hs[j]), g.sum(axis=0) if matmul is np.matmul else matmul(ones, g)[0]))
+        grads.append((matmul(g.T, hs[j]), g.sum(axis=0) if ones is None else matmul(ones, g)[0]))
         if j > 0:
             # ϱ'(z) = [z > 0]: the derivative at 0 is taken as 0, as torch's ReLU backward does
             g = np.where(zs[j - 1] > 0, matmul(g, layers[j][0]), zero)

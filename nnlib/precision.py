@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice, check_flag, check_format, check_generator, check_int
+from ._validate import as_real_array, check_choice, check_flag, check_format, check_generator, check_int
 
 __all__ = [
     "Format", "FLOAT64", "FLOAT32", "BFLOAT16", "FLOAT16", "FLOAT8_E5M2", "FLOAT8_E4M3",
@@ -416,7 +416,7 @@ def fixed_order_matmul(A, B) -> np.ndarray:
     >>> float(fixed_order_matmul(a[:, ::-1], np.ones((3, 1)))[0, 0]) == 1 + 2.0**-52   # (u + u) + 1
     True
     """
-    A, B = as_float_array(A, "A", ndim=2), as_float_array(B, "B", ndim=2)
+    A, B = as_real_array(A, "A", ndim=2, keep_float32=True), as_real_array(B, "B", ndim=2, keep_float32=True)
     if A.dtype != B.dtype:
         raise TypeError(f"A and B must have the same dtype (both float32, or both float64), got {A.dtype} and {B.dtype}")
     if A.shape[1] != B.shape[0] or A.shape[1] == 0:
