@@ -11,6 +11,7 @@ with the ReLU ``ϱ(t) = max(0, t)`` applied entrywise after every layer but the 
 """
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -82,6 +83,23 @@ class ReLUNetwork:
     def layers(self) -> tuple:
         """The tuples ``((A_1, b_1), …, (A_L, b_L))`` as read-only float64 arrays."""
         return self._layers
+
+    @functools.cached_property
+    def max_abs_weights(self) -> tuple:
+        """``((max|A_1|, max|b_1|), …, (max|A_L|, max|b_L|))``: the largest magnitude of a weight and of a
+        bias in each layer, as Python floats (computed once: the arrays are read-only).
+
+        Float piece counting (Chapter 1, {prf:ref}`alg-knot-propagation`) bounds each layer's values
+        and slopes with them, for its margins of uncertainty (:mod:`nnlib.pieces`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ReLUNetwork([(np.array([[1.0], [-3.0]]), np.array([0.5, 0.0])),
+        ...              (np.array([[2.0, 1.0]]), np.zeros(1))]).max_abs_weights
+        ((3.0, 0.5), (2.0, 0.0))
+        """
+        return tuple((float(np.max(np.abs(A))), float(np.max(np.abs(b)))) for A, b in self._layers)
 
     @property
     def depth(self) -> int:

@@ -151,7 +151,8 @@ _BLOCK = 1 << 16
 _SMALL = 4096
 _MAX, _MIN = np.maximum.reduce, np.minimum.reduce   # reductions without ndarray.max's wrapper
 _ANY = np.logical_or.reduce                       # (ndarray.any's wrapper costs more than a tiny pass)
-_LEFT_RIGHT = np.array([[1.0], [-1.0]])           # the outward direction of the left and right ray
+_LEFT_RIGHT = np.array([[1], [-1]])               # the outward direction of the left and right ray
+                                                  # (integers: a Fraction times a float is a float)
 
 
 def _order(a):
@@ -161,9 +162,10 @@ def _order(a):
 
 def _crossings(Z):
     """Strict sign changes of neuron ``i`` between knots ``k`` and ``k + 1``: bool ``(K - 1, n)``."""
-    # Few knots: fewer calls (signs, not products, which could underflow to 0). Many knots: bool
-    # arrays (1 byte per entry, not the 8 of a float sign array: the sawtooth's peak memory).
-    if Z.shape[0] < _SMALL and Z.dtype != object:
+    # Few entries: fewer calls (signs, not products, which could underflow to 0). More (from about
+    # 2,000 entries on, measured): bool arrays, 1 byte per entry, not the 8 of a float sign array
+    # (faster passes, and the sawtooth's peak memory).
+    if Z.size <= 2048 and Z.dtype != object:
         s = np.sign(Z)
         s = s[:-1] * s[1:]
         return s < 0
@@ -308,8 +310,8 @@ def _ray_crossings(x, Z, DZ, cert):
     else:
         ends, xend = Z[[0, 0]], x[[0, 0]]
     slopes = DZ[::K]                              # rows 0 and K
-    # sign(Z_0) sign(DZ_0) > 0, -sign(Z_K) sign(DZ_K) > 0 (a product of the values may underflow to 0)
-    on_ray = np.sign(ends) * (np.sign(slopes) * _LEFT_RIGHT) > 0
+    # sign(Z_0) DZ_0 > 0, -sign(Z_K) DZ_K > 0 (exact; the product Z DZ itself could underflow to 0)
+    on_ray = np.sign(ends) * slopes * _LEFT_RIGHT > 0
     side, rneu = on_ray.nonzero()
     if not side.shape[0]:
         return None
@@ -319,10 +321,10 @@ def _ray_crossings(x, Z, DZ, cert):
     if rx.dtype != object:                        # (at most 2 N values: Python is cheaper here)
         if not (max(map(abs, rx.tolist())) < _HUGE and min(map(abs, dz.tolist())) > _TINY):
             raise _range_error("a kink on a ray lies beyond 1e307 or has a slope below 1e-301")
-    rZ = ends[side] - r[:, None] * slopes[side]
+    rZ = ends.take(side, axis=0) - r[:, None] * slopes.take(side, axis=0)
     if cert is not None and cert.exact:
         cert.rays(xend, ends, slopes, side, rneu, r, rx, rZ)
-    nl = side.shape[0] - int(side.sum())          # (side: 0 on the left ray, 1 on the right)
+    nl = side.shape[0] - np.count_nonzero(side)   # (side: 0 on the left ray, 1 on the right)
     side *= K                                     # the left ray is segment row 0, the right row K
     return rx, rZ, side, rneu, nl
 
@@ -436,7 +438,7 @@ def _merge_new_knots(parts, batch):
 
 
 def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=None, depth=0, batch=None,
-           cert=None):
+           cert=None, scale=None):
     """Propagate one hidden layer ``z = A h + b`` followed by the ReLU, in place where possible.
 
     ``state = [x, H, D, edge]`` holds the sorted knots, the layer input at the knots, its slope on
@@ -451,6 +453,7 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
     only marked in ``batch["unsure"]`` (it is then re-run on its own, with the oracle).
     ``record`` (if not ``None``) receives the layer after the split, before the ReLU: a list gets a
     :class:`LayerKnots` copy appended, a function is called with the pre-activations and slopes.
+    ``scale`` = ``(max|A|, max|b|)`` if known (:attr:`ReLUNetwork.max_abs_weights`).
     """
     x, H, D, edge = state
     state.clear()
@@ -461,14 +464,14 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         certified = cert is not None and cert.layer(A, b, H, D)
         if not certified:
             dprev = None if oracle is None else oracle.dbound
-            thresh, dbound, amax = _sign_margin(x, H, D, A, b, depth, dprev)
+            thresh, dbound, amax = _sign_margin(x, H, D, A, b, depth, dprev, scale)
         if oracle is not None:                    # |DZ| <= dbound: the next layer's |D| too
             oracle.dbound = None if certified else dbound
     if batch is not None:
         gid = batch["gid"]
     Z, DZ = _affine(H, D, A, b, batch)
     if (oracle is not None or batch is not None) and not certified:
-        _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, amax)
+        _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, amax, dbound)
         _flag_uncertain_signs(x, Z, H, A, b, thresh, batch, spans, bounded)
     del D, H
     K, n = Z.shape
@@ -521,12 +524,12 @@ def _layer(state, A, b, bounded: bool, zero, want_edge: bool, record, oracle=Non
         oracle.resolve(state, record, spans, depth, bounded)
 
 
-def _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, amax):
+def _check_new_slopes(x, D, DZ, A, bounded, oracle, batch, depth, amax, dbound):
     """Float mode, after ``DZ = D Aᵀ``: ray slopes near 0 are computed exactly (whole line), and
     ``batch["cancelled"]`` / ``oracle.cancelled`` (if tracked) learn whether some float slope 0
     came from nonzero terms (:func:`_cancelled_slopes`)."""
     if oracle is not None and not bounded:
-        _check_ray_slopes(x, D, DZ, A, oracle, depth, amax)
+        _check_ray_slopes(x, D, DZ, A, oracle, depth, amax, dbound)
     if batch is not None:
         if not batch["cancelled"]:
             batch["cancelled"] = _cancelled_slopes(D, DZ, A, batch)
@@ -594,7 +597,7 @@ def _range_error(what):
                       "keeps its relative accuracy (about 1e-301 to 1e307); pass exact=True")
 
 
-def _sign_margin(x, H, D, A, b, depth, dprev=None):
+def _sign_margin(x, H, D, A, b, depth, dprev=None, scale=None):
     """``ZERO_RTOL ×`` a magnitude bound ``max|A| N_{j-1} max|h| + max|b|`` of the pre-activations,
     plus ``N_{j-1} + 1`` units of the smallest subnormal (rounding below the normal range); a bound
     beyond ``_HUGE`` (overflow) or below ``_TINY`` (values not normal) is refused.
@@ -605,10 +608,13 @@ def _sign_margin(x, H, D, A, b, depth, dprev=None):
     Returns ``(thresh, dbound, amax)``: the margin, a bound on the slopes ``|D Aᵀ|`` and
     ``amax = max|A| N_{j-1}``. The slope bound is ``amax dprev`` if a bound ``dprev`` on ``|D|`` is
     known (the previous layer's ``dbound``) and far from overflow: no pass over ``D``; else
-    :func:`_check_slopes`' (which refuses slopes that could overflow).
+    :func:`_check_slopes`' (which refuses slopes that could overflow). ``scale = (max|A|, max|b|)``
+    if known (a network's :attr:`~nnlib.networks.ReLUNetwork.max_abs_weights`: no pass over ``A``, ``b``).
     """
     hmax = float(_MAX(H, axis=None)) if depth > 1 else max(-float(x[0]), float(x[-1]), 0.0)
-    amax, bmax = float(_MAX(np.abs(A), axis=None)) * A.shape[-1], float(_MAX(np.abs(b), axis=None))
+    if scale is None:
+        scale = float(_MAX(np.abs(A), axis=None)), float(_MAX(np.abs(b), axis=None))
+    amax, bmax = scale[0] * A.shape[-1], scale[1]
     bound = amax * hmax + bmax                    # (0 from an underflow is not an exact 0)
     zero = not (amax > 0 and hmax > 0) and bmax == 0
     if not (bound < _HUGE and (zero or bound > _TINY)):
@@ -628,6 +634,9 @@ def _cancelled_slopes(D, DZ, A, batch) -> bool:
     zero = DZ == 0
     if not _ANY(zero, axis=None):                 # (no float 0 at all: the common case)
         return False
+    dead = D.shape[0] - np.count_nonzero(_ANY(D, axis=1))     # rows of D all 0 (dead segments)
+    if np.count_nonzero(zero) == dead * DZ.shape[1]:
+        return False                              # every 0 lies in such a row: exact zeros
     rows = _ANY(zero, axis=1).nonzero()[0]
     del zero
     Dr = D[rows]
@@ -643,16 +652,19 @@ def _cancelled_slopes(D, DZ, A, batch) -> bool:
     return bool(((DZ[rows] == 0) & (nz > 0)).any())
 
 
-def _check_ray_slopes(x, D, DZ, A, oracle, depth, amax):
+def _check_ray_slopes(x, D, DZ, A, oracle, depth, amax, dbound):
     """Float mode on the whole line: the slopes on the two rays decide their crossings and
     patterns by their signs. One within ``ZERO_RTOL × (|A|·|d|)`` (plus the absolute part) of 0,
     and not a sum of zero terms only, is computed exactly (:func:`_exact_ray_slopes`).
-    (``amax max|d|`` over the two rays, ``amax = max|A| N_{j-1}``, bounds their |dz|: if all ray
-    slopes clear its margin, nothing else is needed.)"""
+    (``dbound``, the layer's bound on ``|D Aᵀ|``, and ``amax max|d|`` over the two rays,
+    ``amax = max|A| N_{j-1}``, bound their |dz|: if all ray slopes clear the margin of either,
+    nothing else is needed.)"""
     K = DZ.shape[0] - 1                           # (>= 1: the rays are rows 0 and K)
     floor = (A.shape[-1] + 1) * _ULP0
-    dbound = amax * float(_MAX(np.abs(D[::K]), axis=None))
-    if float(_MIN(np.abs(DZ[::K]), axis=None)) > ZERO_RTOL * dbound + floor:
+    smallest = float(_MIN(np.abs(DZ[::K]), axis=None))
+    if smallest > ZERO_RTOL * dbound + floor:
+        return
+    if smallest > ZERO_RTOL * amax * float(_MAX(np.abs(D[::K]), axis=None)) + floor:
         return
     close = _near_zero(D[::K], A, None, DZ[::K])
     if close.any():
@@ -670,7 +682,7 @@ def _check_slopes(A, D, depth, amax=None):
     return dmax
 
 
-def _output_slopes_exact(cert, A, D, depth) -> bool:
+def _output_slopes_exact(cert, A, D, depth, scale=None) -> bool:
     """Before the output slopes ``D Aᵀ`` of layer ``depth``: whether the certificate proves them
     exact (then they are compared as they are, and its own bound is range-checked: no pass over
     ``D``); otherwise refuse if they could overflow (:func:`_check_slopes`)."""
@@ -678,7 +690,7 @@ def _output_slopes_exact(cert, A, D, depth) -> bool:
         if not cert.slope_bound < _HUGE:
             raise _range_error(f"layer {depth} has slopes of {_magnitude(cert.slope_bound)}")
         return True
-    _check_slopes(A, D, depth)
+    _check_slopes(A, D, depth, None if scale is None else scale[0] * A.shape[-1])
     return False
 
 
@@ -815,7 +827,7 @@ def _segment_signs(Z, DZ, r0, r1):
 def _anchor_knot(x):
     """Whole line: the index of the anchor knot 0 (the one knot that is not born from a sign
     change), ``None`` if no knot is at 0, ``True`` if two are (a change, decided exactly later)."""
-    k = int(np.searchsorted(x, 0.0))
+    k = int(x.searchsorted(0.0))
     if k >= x.shape[0] or x[k] != 0:
         return None
     return True if k + 1 < x.shape[0] and x[k + 1] == 0 else k
@@ -833,7 +845,10 @@ def _apply_relu(Z, DZ, edge, want_edge, zero, anchor=None):
         near = None if anchor is None else off[anchor:anchor + 2]
         if want_edge:                             # knot k separates segment rows k and k + 1
             edge |= _ANY(off[:-1] != off[1:], axis=1)
-        np.copyto(DZ, zero, where=off)
+        if M <= _SMALL:
+            np.putmask(DZ, off, zero)             # (faster than copyto on small arrays: measured)
+        else:
+            np.copyto(DZ, zero, where=off)
     else:                                         # in blocks: no full-size temporaries
         near = None if anchor is None else _segment_signs(Z, DZ, anchor, anchor + 2) <= 0
         for r0 in range(0, M + 1, _BLOCK):
@@ -1231,19 +1246,20 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True, w
     state = [x, H, D, np.zeros(x.shape[0], dtype=bool) if want_edge else None]
     del x, H, D
     layers = net.layers
+    scales = net.max_abs_weights
     sizes = [state[0].shape[0]]
     for j, (A, b) in enumerate(layers, start=1):
         if exact:
             A, b = _to_exact(A), _to_exact(b)
         if j < len(layers):
-            _layer(state, A, b, bounded, zero, want_edge, record, oracle, j, cert=cert)
+            _layer(state, A, b, bounded, zero, want_edge, record, oracle, j, cert=cert, scale=scales[j - 1])
             sizes.append(state[0].shape[0])
             _project_memory(sizes, len(layers) - 1 - j, A.shape[0])
             continue
         x, H, D, edge = state
         state.clear()
         if oracle is not None:
-            oracle.exact_slopes = _output_slopes_exact(cert, A, D, j)
+            oracle.exact_slopes = _output_slopes_exact(cert, A, D, j, scales[j - 1])
             if not oracle.exact_slopes and oracle.cancelled is False:
                 oracle.zero_slope = ~D.any(axis=1)
         DZ = (A @ D.T).T
@@ -1288,9 +1304,7 @@ def _changed(x, slope, bounded, exact, edge=None):
         np.maximum(scale, _TINY, out=scale)       # slopes below the normal range: compared exactly
         np.greater(diff, scale, out=changed[r0:r1])
         # Slopes within the margin (or equal) where the pattern changes: a kink that may be cancelled.
-        close = ~changed[r0:r1]
-        if edge is not None:
-            close &= edge[r0:r1]
+        close = ~changed[r0:r1] if edge is None else np.greater(edge[r0:r1], changed[r0:r1])   # edge & ~changed
         if close.any():
             unsure.append(close.nonzero()[0] + r0)
     return xs, changed, (np.concatenate(unsure) if unsure else None)

@@ -704,6 +704,22 @@ def test_a_slope_underflowed_to_a_float_zero_is_not_taken_for_an_exact_zero():
         count_pieces(net)
 
 
+def test_exact_mode_finds_a_kink_on_a_ray_whose_slope_is_below_the_floats():
+    """ϱ(s ϱ(s x) − c), s = 1e-200, c = 1e-300: on the right ray the hidden slope is s² ≈ 1e-400, below
+    the smallest float, and the kink lies at c / s² ≈ 1e100. Exact mode decides the ray crossing in
+    rational arithmetic (killed the mutant that multiplies the exact slopes by a float ±1, which
+    rounds them to 0: 1 piece); float mode refuses on the line and agrees on a bounded interval."""
+    s, c = 1e-200, 1e-300
+    net = ReLUNetwork([(np.array([[s]]), np.zeros(1)), (np.array([[s]]), np.array([-c])),
+                       (np.array([[1.0]]), np.zeros(1))])
+    assert breakpoints(net, exact=True).tolist() == [Fraction(c) / (Fraction(s) * Fraction(s))]
+    assert count_pieces(net, exact=True) == 2                      # 0 up to the kink, then s² x − c
+    assert count_activation_regions(net, exact=True) == 3          # (the first neuron turns on at 0)
+    with pytest.raises(ValueError, match="exact=True"):
+        count_pieces(net)
+    assert count_pieces(net, (0.0, 1e101)) == count_pieces(net, (0.0, 1e101), exact=True) == 2
+
+
 @pytest.mark.parametrize("c", [1e-17, -3e-17, 0.0])
 def test_a_kink_at_the_anchor_zero_with_slopes_equal_in_float(c):
     """x = ϱ(x) − ϱ(−x), plus c ϱ(x): on the whole line the knot 0 is also the propagation's anchor

@@ -20,6 +20,16 @@ def test_structure_properties_follow_the_definition():
     assert "widths=(1, 4, 3, 2)" in repr(net)
 
 
+def test_max_abs_weights_are_the_largest_magnitudes_of_each_layer():
+    net = random_network([1, 4, 3, 2], seed=5)
+    want = tuple((max(abs(v) for row in A.tolist() for v in row), max(abs(v) for v in b.tolist()))
+                 for A, b in net.layers)
+    assert net.max_abs_weights == want
+    assert net.max_abs_weights is net.max_abs_weights          # computed once
+    neg = ReLUNetwork([(np.array([[-7.0], [2.0]]), np.array([0.0, -0.25])), (np.array([[1.0, -3.0]]), np.zeros(1))])
+    assert neg.max_abs_weights == ((7.0, 0.25), (3.0, 0.0))
+
+
 def test_evaluation_matches_exact_oracle():
     net = random_network([1, 5, 5, 1], seed=3)
     xs = np.linspace(-3, 3, 41)
