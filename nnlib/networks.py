@@ -86,8 +86,10 @@ class ReLUNetwork:
 
     @functools.cached_property
     def max_abs_weights(self) -> tuple:
-        """``((max|A_1|, max|b_1|), …, (max|A_L|, max|b_L|))``: the largest magnitude of a weight and of a
-        bias in each layer, as Python floats (computed once: the arrays are read-only).
+        """The largest magnitude of a weight and of a bias in each layer, as Python floats.
+
+        A tuple ``((max|A_1|, max|b_1|), …, (max|A_L|, max|b_L|))``, computed once (the arrays are
+        read-only).
 
         Float piece counting (Chapter 1, {prf:ref}`alg-knot-propagation`) bounds each layer's values
         and slopes with them, for its margins of uncertainty (:mod:`nnlib.pieces`).
