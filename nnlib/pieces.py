@@ -588,6 +588,12 @@ def _one_split_per_segment(cross, K):
     return (g, seg, neu) if hit.all() else None
 
 
+def _max_abs(a) -> float:
+    """``max |a|`` as a Python float (the network's own arrays have it cached:
+    :attr:`nnlib.networks.ReLUNetwork.max_abs_weights`)."""
+    return float(_MAX(np.abs(a), axis=None))
+
+
 def _magnitude(v: float) -> str:
     return f"about {v:.1e}" if math.isfinite(v) else "more than 1e308"
 
@@ -613,7 +619,7 @@ def _sign_margin(x, H, D, A, b, depth, dprev=None, scale=None):
     """
     hmax = float(_MAX(H, axis=None)) if depth > 1 else max(-float(x[0]), float(x[-1]), 0.0)
     if scale is None:
-        scale = float(_MAX(np.abs(A), axis=None)), float(_MAX(np.abs(b), axis=None))
+        scale = _max_abs(A), _max_abs(b)
     amax, bmax = scale[0] * A.shape[-1], scale[1]
     bound = amax * hmax + bmax                    # (0 from an underflow is not an exact 0)
     zero = not (amax > 0 and hmax > 0) and bmax == 0
@@ -675,22 +681,22 @@ def _check_slopes(A, D, depth, amax=None):
     """Refuse before ``D Aᵀ`` if the slopes of layer ``depth`` could overflow; return their bound
     ``max|A| N_{j-1} max|d|`` (``amax`` = ``max|A| N_{j-1}`` if known)."""
     if amax is None:
-        amax = float(_MAX(np.abs(A), axis=None)) * A.shape[-1]
+        amax = _max_abs(A) * A.shape[-1]
     dmax = amax * max(float(_MAX(D, axis=None)), -float(_MIN(D, axis=None)))   # (no |D| temporary)
     if not dmax < _HUGE:
         raise _range_error(f"layer {depth} has slopes of {_magnitude(dmax)}")
     return dmax
 
 
-def _output_slopes_exact(cert, A, D, depth, scale=None) -> bool:
+def _output_slopes_exact(cert, A, D, depth, amax=None) -> bool:
     """Before the output slopes ``D Aᵀ`` of layer ``depth``: whether the certificate proves them
     exact (then they are compared as they are, and its own bound is range-checked: no pass over
-    ``D``); otherwise refuse if they could overflow (:func:`_check_slopes`)."""
+    ``D``); otherwise refuse if they could overflow (:func:`_check_slopes`; ``amax`` as there)."""
     if cert.slopes(A, D):
         if not cert.slope_bound < _HUGE:
             raise _range_error(f"layer {depth} has slopes of {_magnitude(cert.slope_bound)}")
         return True
-    _check_slopes(A, D, depth, None if scale is None else scale[0] * A.shape[-1])
+    _check_slopes(A, D, depth, amax)
     return False
 
 
@@ -1259,7 +1265,7 @@ def _run(net, interval, exact, record=None, want_edge=False, want_values=True, w
         x, H, D, edge = state
         state.clear()
         if oracle is not None:
-            oracle.exact_slopes = _output_slopes_exact(cert, A, D, j, scales[j - 1])
+            oracle.exact_slopes = _output_slopes_exact(cert, A, D, j, scales[j - 1][0] * A.shape[-1])
             if not oracle.exact_slopes and oracle.cancelled is False:
                 oracle.zero_slope = ~D.any(axis=1)
         DZ = (A @ D.T).T
